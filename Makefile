@@ -1,0 +1,44 @@
+# A thin driver: each target is one meson command (plus `deps`, which
+# installs the Debian packages the build and the tests need).
+BUILD ?= build
+MESON ?= meson
+
+.PHONY: all deps build test demo install bench soak asan valgrind clean
+
+all: build
+
+deps:
+	@tools/install-deps
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD)
+
+test: deps $(BUILD)/build.ninja
+	$(MESON) test -C $(BUILD) --print-errorlogs
+
+demo: deps $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD) demo
+
+install: build
+	$(MESON) install -C $(BUILD)
+
+bench: deps $(BUILD)/build.ninja
+	$(MESON) compile -C $(BUILD) bench
+
+soak: deps $(BUILD)/build.ninja
+	$(MESON) test -C $(BUILD) --suite soak --print-errorlogs
+
+# Sanitizers and valgrind run the same suite in their own build folders.
+asan: deps
+	$(MESON) setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false --reconfigure 2>/dev/null || \
+	$(MESON) setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false
+	$(MESON) test -C $(BUILD)-asan --print-errorlogs
+
+valgrind: deps $(BUILD)/build.ninja
+	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

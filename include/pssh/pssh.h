@@ -1,0 +1,351 @@
+/* libpssh: run commands on many SSH hosts at once, from one thread.
+ *
+ * Conventions (read these first)
+ * - Handles are opaque. Objects with a _ref/_unref pair are reference
+ *   counted: _ref returns its argument, _unref accepts NULL and returns NULL,
+ *   so `c = pssh_client_unref(c);` is the idiom. The last unref releases.
+ *   An output holds its connection: after its client is released the output
+ *   stays readable, and the connection closes when its last holder lets go.
+ * - Errors: calls return a pssh_err (0 = PSSH_OK, negative = error class,
+ *   PSSH_EOF = 1 is "end of stream", not an error). pssh_strerror() names a
+ *   class. Each host's failure also carries a message (host, phase, cause)
+ *   owned by the handle that reports it. No call aborts or throws.
+ * - Strings returned by the library are borrowed from the handle that
+ *   returned them and stay valid as long as the text of that function says;
+ *   nothing returned by libpssh is freed by the caller with free().
+ * - Threads: a pssh_loop and every client and output made on it belong to one
+ *   thread at a time. pssh_loop_wakeup() is the only call that may be made
+ *   from another thread. Different loops may run in different threads.
+ * - Blocking calls (connect, run_command, read, wait) run the loop while they
+ *   wait, so every other client on the same loop makes progress meanwhile.
+ *   Calling a blocking function from inside a libpssh callback returns
+ *   PSSH_E_BUSY.
+ * - Timeouts are in milliseconds. Which timeout bounds what:
+ *     config timeout     each connection attempt: resolve + TCP connect +
+ *                        SSH handshake + host key check + authentication;
+ *     retries, delay     further attempts after a failed one (not after a
+ *                        refusal, an authentication or a host key failure);
+ *     command timeout    one command, from exec until it exits (0 = none);
+ *     read timeout       one read call (stdout/stderr line or bytes);
+ *     wait timeout       one pssh_output_wait() call.
+ *   Closing a connection never blocks the caller.
+ */
+#ifndef PSSH_PSSH_H
+#define PSSH_PSSH_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PSSH_BUILDING) && defined(__GNUC__)
+#define PSSH_API __attribute__((visibility("default")))
+#else
+#define PSSH_API
+#endif
+
+#if defined(__GNUC__) && !defined(PSSH_BUILDING)
+#define PSSH_DEPRECATED(since, msg) __attribute__((deprecated("since " since ": " msg)))
+#else
+#define PSSH_DEPRECATED(since, msg)
+#endif
+
+#define PSSH_VERSION_MAJOR 0
+#define PSSH_VERSION_MINOR 1
+#define PSSH_VERSION_PATCH 0
+#define PSSH_VERSION_NUM 0x000100 /* 0xMMmmpp */
+#define PSSH_VERSION_STR "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+
+/* Append only, never renumber. */
+typedef enum pssh_err {
+    PSSH_OK = 0,
+    PSSH_EOF = 1,                /* end of stream: not an error */
+    PSSH_E_INVAL = -1,           /* invalid argument */
+    PSSH_E_NOMEM = -2,           /* out of memory */
+    PSSH_E_UNKNOWN_HOST = -3,    /* the host name does not resolve */
+    PSSH_E_CONNECT = -4,         /* TCP connection failed (unreachable, reset) */
+    PSSH_E_REFUSED = -5,         /* connection refused (never retried) */
+    PSSH_E_TIMEOUT = -6,         /* a deadline passed; the message names the phase */
+    PSSH_E_SESSION = -7,         /* SSH protocol failure: banner, key exchange */
+    PSSH_E_HOSTKEY = -8,         /* host key mismatch or revoked */
+    PSSH_E_HOSTKEY_UNKNOWN = -9, /* host not in known_hosts under the strict policy */
+    PSSH_E_AUTH = -10,           /* the server refused every credential offered */
+    PSSH_E_PKEY = -11,           /* private key file missing, unreadable or malformed */
+    PSSH_E_PASSPHRASE = -12,     /* private key encrypted: passphrase missing or wrong */
+    PSSH_E_KEY_ALGO = -13,       /* key algorithm unsupported (RSA with libssh2 1.10) */
+    PSSH_E_CHANNEL = -14,        /* channel open, pty or exec refused by the server */
+    PSSH_E_LOST = -15,           /* connection lost after it was established */
+    PSSH_E_PROXY = -16,          /* proxy (jump host) failure */
+    PSSH_E_SFTP = -17,           /* SFTP failure */
+    PSSH_E_SCP = -18,            /* SCP failure */
+    PSSH_E_SHELL = -19,          /* interactive shell failure */
+    PSSH_E_HOST_ARG = -20,       /* malformed host, or host arguments that do not match */
+    PSSH_E_IO = -21,             /* local I/O error (files) */
+    PSSH_E_RESOURCE = -22,       /* out of descriptors, threads or similar */
+    PSSH_E_BUSY = -23,           /* blocking call made from inside a callback */
+    PSSH_E_STATE = -24,          /* not valid in this state (stdin closed, not finished) */
+    PSSH_E_FULL = -25,           /* output buffer full: read it, or wait with discard */
+    PSSH_E_INTERNAL = -26        /* a bug in libpssh: please report it */
+} pssh_err;
+
+/* Static description of an error class; never NULL ("unknown error" for an
+ * unknown value). */
+PSSH_API const char *pssh_strerror(pssh_err err);
+/* Static name of the enum value ("PSSH_E_AUTH"); never NULL. */
+PSSH_API const char *pssh_err_name(pssh_err err);
+/* The library's version string, e.g. "0.1.0 (libssh2 1.10.0)". */
+PSSH_API const char *pssh_version(void);
+/* PSSH_VERSION_NUM of the library actually linked. */
+PSSH_API unsigned pssh_version_num(void);
+
+/* ------------------------------------------------------------------------ */
+/* Opaque handles                                                           */
+
+typedef struct pssh_loop pssh_loop;
+typedef struct pssh_config pssh_config;
+typedef struct pssh_client pssh_client;
+typedef struct pssh_output pssh_output;
+
+/* ------------------------------------------------------------------------ */
+/* The loop: one reactor (epoll or kqueue), nestable in a caller's own loop */
+
+typedef enum pssh_log_level {
+    PSSH_LOG_ERROR = 0,
+    PSSH_LOG_WARN = 1,
+    PSSH_LOG_INFO = 2,
+    PSSH_LOG_DEBUG = 3,
+    PSSH_LOG_TRACE = 4
+} pssh_log_level;
+
+/* A log line (no newline). Called on the loop's thread. */
+typedef void pssh_log_fn(pssh_log_level level, const char *msg, void *userdata);
+
+/* Create a loop. Release with pssh_loop_unref(). */
+PSSH_API pssh_err pssh_loop_new(pssh_loop **out);
+PSSH_API pssh_loop *pssh_loop_ref(pssh_loop *loop);
+PSSH_API pssh_loop *pssh_loop_unref(pssh_loop *loop);
+/* Send log lines up to `max` to fn (NULL: stop logging). */
+PSSH_API pssh_err pssh_loop_set_log(pssh_loop *loop, pssh_log_level max, pssh_log_fn *fn,
+                                    void *userdata);
+/* The pollable descriptor (epoll/kqueue): readable when run_once has work.
+ * Borrowed: do not close it. */
+PSSH_API int pssh_loop_fd(const pssh_loop *loop);
+/* Milliseconds until the next deadline (-1: none, 0: work is ready now). */
+PSSH_API int pssh_loop_timeout_ms(const pssh_loop *loop);
+/* Wait at most timeout_ms (0: do not wait, -1: no limit) and run whatever
+ * is ready. PSSH_OK whether or not anything ran. */
+PSSH_API pssh_err pssh_loop_run_once(pssh_loop *loop, int timeout_ms);
+/* Run until nothing is left to do (no connection in progress, no command
+ * running, no timer) or timeout_ms passes (PSSH_E_TIMEOUT; -1: no limit). */
+PSSH_API pssh_err pssh_loop_run(pssh_loop *loop, int timeout_ms);
+/* Wake a loop blocked in run/run_once. Safe from any thread. */
+PSSH_API pssh_err pssh_loop_wakeup(pssh_loop *loop);
+
+/* ------------------------------------------------------------------------ */
+/* Host configuration (parallel-ssh's HostConfig)                           */
+/* A config only records what was set: a later merge (per-host settings over
+ * defaults) lets every value that is set win, false and 0 included. The
+ * client copies the config when it is made; the caller keeps ownership. */
+
+typedef enum pssh_host_key_policy {
+    PSSH_HOSTKEY_STRICT = 0,     /* unknown host: refused (default) */
+    PSSH_HOSTKEY_ACCEPT_NEW = 1, /* unknown host: key appended to known_hosts */
+    PSSH_HOSTKEY_OFF = 2         /* no check at all (test rigs only) */
+} pssh_host_key_policy;
+/* Under STRICT and ACCEPT_NEW, a changed or revoked key is always refused. */
+
+PSSH_API pssh_err pssh_config_new(pssh_config **out);
+PSSH_API pssh_err pssh_config_dup(const pssh_config *cfg, pssh_config **out);
+PSSH_API void pssh_config_free(pssh_config *cfg);
+/* Login user (default: the user running the process). */
+PSSH_API pssh_err pssh_config_set_user(pssh_config *cfg, const char *user);
+/* TCP port, 1..65535 (default 22). A port in the host string wins. */
+PSSH_API pssh_err pssh_config_set_port(pssh_config *cfg, int port);
+/* Password for "password" and "keyboard-interactive" authentication. */
+PSSH_API pssh_err pssh_config_set_password(pssh_config *cfg, const char *password);
+/* Private key file (OpenSSH or PEM; ed25519 or ECDSA with libssh2 1.10),
+ * read when a connection starts. passphrase may be NULL. */
+PSSH_API pssh_err pssh_config_set_pkey_file(pssh_config *cfg, const char *path,
+                                            const char *passphrase);
+/* Private key held in memory (copied). passphrase may be NULL. */
+PSSH_API pssh_err pssh_config_set_pkey_memory(pssh_config *cfg, const void *data, size_t len,
+                                              const char *passphrase);
+/* A further key file tried after the private key (repeatable). */
+PSSH_API pssh_err pssh_config_add_identity_file(pssh_config *cfg, const char *path);
+/* Use the ssh-agent at $SSH_AUTH_SOCK (default on when it is set). */
+PSSH_API pssh_err pssh_config_set_agent(pssh_config *cfg, int enable);
+/* Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa when no key is configured
+ * (default on, as parallel-ssh's identity_auth). */
+PSSH_API pssh_err pssh_config_set_default_identities(pssh_config *cfg, int enable);
+/* Deadline of each connection attempt, connect through authentication
+ * (default 60000; 0 = none). */
+PSSH_API pssh_err pssh_config_set_timeout(pssh_config *cfg, int timeout_ms);
+/* Attempts after the first failed one, and the pause between them (default
+ * 2 retries 5000 ms apart: 3 attempts in all, parallel-ssh's num_retries=3).
+ * Only name resolution, TCP, timeout and handshake failures are retried. */
+PSSH_API pssh_err pssh_config_set_retries(pssh_config *cfg, int retries, int delay_ms);
+/* Send an SSH keepalive every `seconds` of a connected session (0 = off,
+ * default 60). A keepalive never keeps a client or connection alive. */
+PSSH_API pssh_err pssh_config_set_keepalive(pssh_config *cfg, int seconds);
+/* known_hosts file (default ~/.ssh/known_hosts). */
+PSSH_API pssh_err pssh_config_set_known_hosts(pssh_config *cfg, const char *path);
+PSSH_API pssh_err pssh_config_set_host_key_policy(pssh_config *cfg, pssh_host_key_policy policy);
+/* Connect over IPv6 only (default: IPv4 and IPv6, in resolver order). */
+PSSH_API pssh_err pssh_config_set_ipv6_only(pssh_config *cfg, int enable);
+/* A name for the host in outputs and messages (default: the host string). */
+PSSH_API pssh_err pssh_config_set_alias(pssh_config *cfg, const char *alias);
+/* SSH compression (zlib) when the server agrees (default off). */
+PSSH_API pssh_err pssh_config_set_compression(pssh_config *cfg, int enable);
+
+/* ------------------------------------------------------------------------ */
+/* Command options                                                          */
+
+#define PSSH_CMD_OPTS_VERSION 1
+typedef struct pssh_cmd_opts {
+    unsigned version;        /* PSSH_CMD_OPTS_VERSION */
+    int sudo;                /* run through "sudo -S" */
+    const char *user;        /* run as this user ("sudo -u USER -S"); implies sudo */
+    const char *shell;       /* run as: SHELL 'command' (e.g. "bash -c"); NULL: the
+                                login shell runs the command as sshd does */
+    int use_pty;             /* request a pseudo-terminal (stderr then arrives on stdout) */
+    const char *const *env;  /* NULL or a NULL-terminated list of "NAME=value", sent as
+                                SSH env requests (the server's AcceptEnv decides) */
+    int read_timeout_ms;     /* default for reads with timeout -1 (0 = no limit) */
+    int timeout_ms;          /* command timeout: exec until exit (0 = none) */
+    size_t buffer_limit;     /* bytes kept unread per stream before the host is held
+                                back (0 = default 1 MiB) */
+} pssh_cmd_opts;
+#define PSSH_CMD_OPTS_INIT { PSSH_CMD_OPTS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0, 0 }
+
+/* ------------------------------------------------------------------------ */
+/* Single host (parallel-ssh's SSHClient)                                   */
+
+/* Opaque libssh2 types, for advanced callers that include <libssh2.h>. */
+struct _LIBSSH2_SESSION;
+struct _LIBSSH2_CHANNEL;
+
+/* Make a client for `host` ("[user@]host[:port]"; IPv6 in brackets:
+ * "[::1]:2222"). loop may be NULL: the client then makes its own. No I/O
+ * happens here. cfg may be NULL (defaults). PSSH_E_HOST_ARG: malformed host. */
+PSSH_API pssh_err pssh_client_new(pssh_loop *loop, const char *host, const pssh_config *cfg,
+                                  pssh_client **out);
+PSSH_API pssh_client *pssh_client_ref(pssh_client *c);
+/* Releasing a client disconnects nothing that an output still holds. */
+PSSH_API pssh_client *pssh_client_unref(pssh_client *c);
+/* Connect and authenticate (with retries), if not already connected. */
+PSSH_API pssh_err pssh_client_connect(pssh_client *c);
+/* Run cmd: connects if needed, opens a channel and starts the command.
+ * Returns once the command runs; read its output from *out (unref it).
+ * opts may be NULL. On failure *out is NULL and the message is in
+ * pssh_client_error_message(). A connection that dropped while idle is
+ * replaced by a new one. */
+PSSH_API pssh_err pssh_client_run_command(pssh_client *c, const char *cmd,
+                                          const pssh_cmd_opts *opts, pssh_output **out);
+/* Deprecated alias of pssh_client_run_command. */
+PSSH_API pssh_err pssh_client_execute(pssh_client *c, const char *cmd, const pssh_cmd_opts *opts,
+                                      pssh_output **out)
+    PSSH_DEPRECATED("0.1", "use pssh_client_run_command");
+/* Deprecated no-op: connections close when their last holder lets go. */
+PSSH_API pssh_err pssh_client_disconnect(pssh_client *c)
+    PSSH_DEPRECATED("0.1", "release the client and its outputs instead");
+/* The last error of this client: "host: phase: cause" ("" if none). Valid
+ * until the next call on the client. */
+PSSH_API const char *pssh_client_error_message(const pssh_client *c);
+/* The host as given, and its alias (the host if no alias was set). */
+PSSH_API const char *pssh_client_host(const pssh_client *c);
+PSSH_API const char *pssh_client_alias(const pssh_client *c);
+/* The loop this client runs on (borrowed). */
+PSSH_API pssh_loop *pssh_client_loop(const pssh_client *c);
+/* The libssh2 session of the current connection (NULL if not connected).
+ * Borrowed: it is non-blocking and belongs to the loop's thread; drive it
+ * with pssh_client_eagain()/pssh_client_eagain_write(). */
+PSSH_API struct _LIBSSH2_SESSION *pssh_client_session(pssh_client *c);
+
+/* A libssh2 call for pssh_client_eagain: returns its libssh2 result. */
+typedef int pssh_eagain_fn(void *arg);
+/* A libssh2 write for pssh_client_eagain_write: bytes written or negative. */
+typedef long pssh_eagain_write_fn(void *arg, const char *buf, size_t len);
+/* Call fn(arg) until it returns something other than LIBSSH2_ERROR_EAGAIN,
+ * waiting on the loop in the direction libssh2 reports between calls (never
+ * spinning). *rc gets fn's last result. PSSH_E_TIMEOUT after timeout_ms
+ * (-1: no limit). The client must be connected. */
+PSSH_API pssh_err pssh_client_eagain(pssh_client *c, pssh_eagain_fn *fn, void *arg,
+                                     int timeout_ms, int *rc);
+/* Call fn until all len bytes are written (partial writes are resumed).
+ * *written (may be NULL) gets the bytes written. A negative result other
+ * than EAGAIN stops with PSSH_E_LOST (its value in *rc, may be NULL). */
+PSSH_API pssh_err pssh_client_eagain_write(pssh_client *c, pssh_eagain_write_fn *fn, void *arg,
+                                           const void *buf, size_t len, int timeout_ms,
+                                           size_t *written, long *rc);
+
+/* ------------------------------------------------------------------------ */
+/* Output of one command on one host (parallel-ssh's HostOutput)            */
+
+typedef enum pssh_stream { PSSH_STDOUT = 0, PSSH_STDERR = 1 } pssh_stream;
+
+PSSH_API pssh_output *pssh_output_ref(pssh_output *o);
+/* Releasing a running command's output closes its channel. */
+PSSH_API pssh_output *pssh_output_unref(pssh_output *o);
+PSSH_API const char *pssh_output_host(const pssh_output *o);
+PSSH_API const char *pssh_output_alias(const pssh_output *o);
+
+/* Next line of a stream, without its "\n" (and a "\r" before it). *line is
+ * borrowed until the next read of this stream or the unref; it is not NUL
+ * terminated. A last line without newline is returned too. Returns PSSH_OK,
+ * PSSH_EOF at the end of the stream, PSSH_E_TIMEOUT when no full line came
+ * within timeout_ms (0: do not wait; -1: the command's read timeout). A
+ * timeout loses nothing: the partial line stays for the next read. Lines
+ * longer than the buffer limit are returned in pieces of that size. On a
+ * failed host, the error class (e.g. PSSH_E_LOST) once the buffered output
+ * has been read. */
+PSSH_API pssh_err pssh_output_read_line(pssh_output *o, pssh_stream stream, const char **line,
+                                        size_t *len, int timeout_ms);
+/* Raw bytes of a stream: waits for at least one byte, copies at most cap
+ * into buf, *n gets the count. Same returns and timeouts as read_line. */
+PSSH_API pssh_err pssh_output_read(pssh_output *o, pssh_stream stream, void *buf, size_t cap,
+                                   size_t *n, int timeout_ms);
+/* Write all of buf to the command's stdin. *written (may be NULL) counts
+ * what was sent even on timeout. */
+PSSH_API pssh_err pssh_output_write_stdin(pssh_output *o, const void *buf, size_t len,
+                                          int timeout_ms, size_t *written);
+/* Send EOF on stdin. Further writes return PSSH_E_STATE. */
+PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms);
+/* Wait until the command has exited and its channel closed (-1: no limit).
+ * Output keeps arriving into the buffers meanwhile; when a buffer reaches
+ * its limit, returns PSSH_E_FULL unless discard is set, in which case unread
+ * output is thrown away. Returns PSSH_OK, PSSH_E_TIMEOUT or the host's
+ * error class. */
+PSSH_API pssh_err pssh_output_wait(pssh_output *o, int timeout_ms, int discard);
+/* 1 once the command has exited (or failed) and nothing more will arrive. */
+PSSH_API int pssh_output_finished(const pssh_output *o);
+/* Exit code 0..255, or -1 when none was received: still running, killed by
+ * a signal, or the host failed (a dropped connection never reads as 0). */
+PSSH_API int pssh_output_exit_code(const pssh_output *o);
+/* Signal that killed the command, without "SIG" ("TERM"), or NULL. */
+PSSH_API const char *pssh_output_exit_signal(const pssh_output *o);
+/* The host's error class (PSSH_OK if none) and message ("" if none). */
+PSSH_API pssh_err pssh_output_error(const pssh_output *o);
+PSSH_API const char *pssh_output_error_message(const pssh_output *o);
+
+/* Where a host's time went, in milliseconds (-1: phase not reached). For a
+ * command on a reused connection, connect/handshake/auth are those of the
+ * connection's first attempt that succeeded. */
+typedef struct pssh_timings {
+    double connect_ms;   /* resolve + TCP connect */
+    double handshake_ms; /* SSH banner + key exchange + host key check */
+    double auth_ms;      /* authentication */
+    double exec_ms;      /* channel open + pty/env + exec */
+    double run_ms;       /* exec until the command exited and its channel closed */
+} pssh_timings;
+PSSH_API pssh_err pssh_output_timings(const pssh_output *o, pssh_timings *t);
+/* The libssh2 channel while the command runs (NULL otherwise). Borrowed. */
+PSSH_API struct _LIBSSH2_CHANNEL *pssh_output_channel(pssh_output *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PSSH_PSSH_H */

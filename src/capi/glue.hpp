@@ -1,0 +1,34 @@
+// What every extern "C" entry shares: no exception crosses the ABI, and a
+// handle is checked (non-null, live magic) before use. No logic here.
+#pragma once
+#include "pssh/pssh.h"
+
+#include <new>
+
+namespace pssh::capi {
+
+template <class F> pssh_err guard(F &&f) noexcept
+{
+    try {
+        return f();
+    } catch (const std::bad_alloc &) {
+        return PSSH_E_NOMEM;
+    } catch (...) {
+        return PSSH_E_INTERNAL;
+    }
+}
+
+// The public opaque type H is the internal T: same object, checked magic.
+template <class T, class H> T *unwrap(H *h) noexcept
+{
+    T *t = reinterpret_cast<T *>(h);
+    return t && t->magic == T::kMagic ? t : nullptr;
+}
+template <class T, class H> const T *unwrap(const H *h) noexcept
+{
+    const T *t = reinterpret_cast<const T *>(h);
+    return t && t->magic == T::kMagic ? t : nullptr;
+}
+template <class H, class T> H *wrap(T *t) noexcept { return reinterpret_cast<H *>(t); }
+
+} // namespace pssh::capi

@@ -1,0 +1,183 @@
+#include "client.hpp"
+
+#include "../net/hostspec.hpp"
+#include "../util/errors.hpp"
+#include "command.hpp"
+
+#include <cstring>
+#include <libssh2.h>
+
+namespace pssh {
+
+pssh_err build_settings(const std::string &host_text, const Config *base, const Config *over,
+                        Ref<Settings> &out, std::string *why)
+{
+    HostSpec spec;
+    if (!parse_host_spec(host_text, spec, why))
+        return PSSH_E_HOST_ARG;
+    auto st = Ref<Settings>::adopt(new Settings());
+    st->cfg = builtin_defaults();
+    if (base)
+        st->cfg.apply(*base);
+    if (over)
+        st->cfg.apply(*over);
+    st->host = spec.host;
+    st->user = spec.user.empty() ? st->cfg.user : spec.user;
+    st->port = spec.port ? spec.port : st->cfg.port;
+    st->given = host_text;
+    st->display = st->cfg.alias.empty() ? host_text : st->cfg.alias;
+    out = std::move(st);
+    return PSSH_OK;
+}
+
+pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *o, CommandSpec &out)
+{
+    out = CommandSpec{};
+    out.command = build_command(cmd, o);
+    if (!o)
+        return PSSH_OK;
+    if (o->read_timeout_ms < 0 || o->timeout_ms < 0)
+        return PSSH_E_INVAL;
+    out.use_pty = o->use_pty != 0;
+    for (const char *const *e = o->env; e && *e; e++) {
+        if (!strchr(*e, '=') || **e == '=')
+            return PSSH_E_INVAL;
+        out.env.emplace_back(*e);
+    }
+    out.read_timeout_ms = o->read_timeout_ms;
+    out.timeout_ms = o->timeout_ms;
+    if (o->buffer_limit)
+        out.buffer_limit = o->buffer_limit;
+    return PSSH_OK;
+}
+
+pssh_err Client::create(Loop *loop, const char *host, const Config *cfg, Client **out)
+{
+    Ref<Loop> l;
+    if (loop) {
+        l = Ref<Loop>::share(loop);
+    } else {
+        pssh_err err;
+        l = Ref<Loop>::adopt(Loop::create(&err));
+        if (!l)
+            return err;
+    }
+    Ref<Settings> st;
+    std::string why;
+    if (pssh_err rc = build_settings(host, nullptr, cfg, st, &why); rc != PSSH_OK)
+        return rc;
+    *out = new Client(std::move(l), std::move(st), host);
+    return PSSH_OK;
+}
+
+Client::Client(Ref<Loop> loop, Ref<Settings> st, std::string host)
+    : loop_(std::move(loop)), st_(std::move(st)), host_(std::move(host))
+{
+}
+
+_LIBSSH2_SESSION *Client::raw_session() const noexcept
+{
+    return session_ && session_->ready() ? session_->raw() : nullptr;
+}
+
+Session &Client::live_session()
+{
+    if (!session_ || session_->over())
+        session_ = Session::create(*loop_, st_);
+    return *session_;
+}
+
+pssh_err Client::fail(pssh_err code, const std::string &msg)
+{
+    err_ = msg;
+    return code;
+}
+
+pssh_err Client::connect()
+{
+    Session &s = live_session();
+    s.start();
+    Ref<Session> keep = session_;
+    pssh_err rc = loop_->run_until([&] { return s.ready() || s.over(); }, kNever);
+    if (rc != PSSH_OK)
+        return fail(rc, st_->display + ": connect: " + error_text(rc));
+    if (s.over())
+        return fail(s.failure().code, s.failure().msg);
+    err_.clear();
+    return PSSH_OK;
+}
+
+pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output **out)
+{
+    CommandSpec spec;
+    if (pssh_err rc = make_command_spec(cmd, opts, spec); rc != PSSH_OK)
+        return fail(rc, st_->display + ": run_command: invalid options");
+    Session &s = live_session();
+    Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));
+    pssh_err rc = o->wait_started();
+    if (rc != PSSH_OK) {
+        const Failure &f = o->failure();
+        return fail(f ? f.code : rc, f ? f.msg : st_->display + ": run_command: " + error_text(rc));
+    }
+    err_.clear();
+    *out = o.release();
+    return PSSH_OK;
+}
+
+pssh_err Client::eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc_out)
+{
+    if (!session_ || !session_->ready())
+        return fail(PSSH_E_STATE, st_->display + ": eagain: not connected");
+    Ref<Session> s = session_;
+    Nanos deadline = deadline_after_ms(timeout_ms);
+    for (;;) {
+        int rc = fn(arg);
+        if (rc_out)
+            *rc_out = rc;
+        if (rc != LIBSSH2_ERROR_EAGAIN)
+            return PSSH_OK;
+        s->user_wait_begin();
+        pssh_err err = loop_->run_until([&] { return s->user_wait_ready() || s->over(); }, deadline);
+        s->user_wait_end();
+        if (err != PSSH_OK)
+            return err;
+        if (s->over())
+            return fail(s->failure().code, s->failure().msg);
+    }
+}
+
+pssh_err Client::eagain_write(pssh_eagain_write_fn *fn, void *arg, const void *buf, size_t len,
+                              int timeout_ms, size_t *written, long *rc_out)
+{
+    if (written)
+        *written = 0;
+    if (!session_ || !session_->ready())
+        return fail(PSSH_E_STATE, st_->display + ": eagain_write: not connected");
+    Ref<Session> s = session_;
+    Nanos deadline = deadline_after_ms(timeout_ms);
+    const char *p = static_cast<const char *>(buf);
+    size_t off = 0;
+    while (off < len) {
+        long rc = fn(arg, p + off, len - off);
+        if (rc_out)
+            *rc_out = rc;
+        if (rc > 0) {
+            off += size_t(rc);
+            if (written)
+                *written = off;
+            continue;
+        }
+        if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN) // 0 (window full) waits like EAGAIN
+            return fail(PSSH_E_LOST, st_->display + ": eagain_write: libssh2 error " + std::to_string(rc));
+        s->user_wait_begin();
+        pssh_err err = loop_->run_until([&] { return s->user_wait_ready() || s->over(); }, deadline);
+        s->user_wait_end();
+        if (err != PSSH_OK)
+            return err;
+        if (s->over())
+            return fail(s->failure().code, s->failure().msg);
+    }
+    return PSSH_OK;
+}
+
+} // namespace pssh

@@ -1,0 +1,95 @@
+// Host configuration (the public pssh_config) and the settings a connection
+// actually uses. A Config records which fields were set, so merging per-host
+// settings over defaults lets every set value win, false and 0 included
+// (parallel-ssh merges with `or` and loses them).
+#pragma once
+#include "../util/ref.hpp"
+#include "pssh/pssh.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pssh {
+
+// Bytes that are wiped when freed (passwords, passphrases, key material).
+struct Secret {
+    std::string value;
+    Secret() = default;
+    Secret(const Secret &) = default;
+    Secret &operator=(const Secret &o)
+    {
+        if (this != &o) {
+            wipe();
+            value = o.value;
+        }
+        return *this;
+    }
+    ~Secret() { wipe(); }
+    void wipe() noexcept;
+};
+
+struct Config {
+    enum Field : uint32_t {
+        kUser = 1u << 0,
+        kPort = 1u << 1,
+        kPassword = 1u << 2,
+        kPkey = 1u << 3,
+        kIdentities = 1u << 4,
+        kAgent = 1u << 5,
+        kDefaultIds = 1u << 6,
+        kTimeout = 1u << 7,
+        kRetries = 1u << 8,
+        kKeepalive = 1u << 9,
+        kKnownHosts = 1u << 10,
+        kPolicy = 1u << 11,
+        kIpv6Only = 1u << 12,
+        kAlias = 1u << 13,
+        kCompress = 1u << 14,
+    };
+    uint32_t set = 0;
+
+    std::string user;
+    int port = 22;
+    Secret password;
+    std::string pkey_path;   // empty when the key is in memory
+    Secret pkey_data;        // the key itself when in memory
+    Secret passphrase;
+    bool has_passphrase = false;
+    std::vector<std::string> identity_files;
+    bool agent = true;
+    bool default_identities = true;
+    int timeout_ms = 60000;
+    int retries = 2;
+    int retry_delay_ms = 5000;
+    int keepalive_s = 60;
+    std::string known_hosts;
+    pssh_host_key_policy policy = PSSH_HOSTKEY_STRICT;
+    bool ipv6_only = false;
+    std::string alias;
+    bool compress = false;
+
+    bool has(Field f) const noexcept { return set & f; }
+    // Fields set in `over` replace ours.
+    void apply(const Config &over);
+};
+
+// What one host's connections use: built-in defaults <- client defaults <-
+// per-host config <- user/port written in the host string.
+struct Settings final : RefCounted {
+    std::string host;    // name or address, no brackets
+    std::string given;   // the host as the user wrote it
+    std::string display; // alias, or `given`
+    std::string user;
+    int port = 22;
+    Config cfg;          // everything else, fully resolved
+};
+
+// Built-in defaults that depend on the environment (user, home directory,
+// agent socket).
+Config builtin_defaults();
+
+// $HOME, or the password database entry.
+std::string home_dir();
+
+} // namespace pssh

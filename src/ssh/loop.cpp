@@ -1,0 +1,78 @@
+#include "loop.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <libssh2.h>
+#include <mutex>
+
+namespace pssh {
+
+bool init_libssh2_once()
+{
+    static std::once_flag once;
+    static int rc = -1;
+    std::call_once(once, [] { rc = libssh2_init(0); });
+    return rc == 0;
+}
+
+Loop *Loop::create(pssh_err *err)
+{
+    if (!init_libssh2_once()) {
+        *err = PSSH_E_INTERNAL;
+        return nullptr;
+    }
+    auto *l = new (std::nothrow) Loop();
+    if (!l) {
+        *err = PSSH_E_NOMEM;
+        return nullptr;
+    }
+    if (l->reactor_.init() < 0) {
+        delete l;
+        *err = PSSH_E_RESOURCE;
+        return nullptr;
+    }
+    *err = PSSH_OK;
+    return l;
+}
+
+Loop::~Loop()
+{
+    magic = 0;
+    resolver_.reset(); // joins its threads before the reactor goes
+}
+
+Resolver &Loop::resolver()
+{
+    if (!resolver_)
+        resolver_ = std::make_unique<Resolver>(reactor_);
+    return *resolver_;
+}
+
+pssh_err Loop::run_once(int timeout_ms)
+{
+    if (reactor_.dispatching())
+        return PSSH_E_BUSY;
+    return reactor_.run_once(timeout_ms) < 0 ? PSSH_E_INTERNAL : PSSH_OK;
+}
+
+// Done when nothing is in progress and nothing is due now; idle
+// connections' keepalive timers do not count.
+pssh_err Loop::run(int timeout_ms)
+{
+    return run_until([this] { return reactor_.active() == 0 && reactor_.timeout_ms() != 0; },
+                     deadline_after_ms(timeout_ms));
+}
+
+void Loop::log(pssh_log_level level, const char *fmt, ...)
+{
+    if (!logs(level))
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    log_fn_(level, buf, log_ud_);
+}
+
+} // namespace pssh

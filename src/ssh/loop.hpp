@@ -1,0 +1,76 @@
+// The public pssh_loop: a reactor, a resolver started on first use, and the
+// log sink. Everything made on a loop holds a reference to it.
+#pragma once
+#include "../net/resolve.hpp"
+#include "../reactor/reactor.hpp"
+#include "../util/ref.hpp"
+#include "pssh/pssh.h"
+
+#include <memory>
+
+namespace pssh {
+
+// libssh2_init is not thread-safe: run it once per process.
+bool init_libssh2_once();
+
+class Loop final : public RefCounted {
+public:
+    static constexpr uint32_t kMagic = 0x70737331; // "pss1"
+    uint32_t magic = kMagic;
+
+    // nullptr with *err set on failure.
+    static Loop *create(pssh_err *err);
+
+    Reactor &reactor() noexcept { return reactor_; }
+    Resolver &resolver();
+
+    void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
+    {
+        log_max_ = max;
+        log_fn_ = fn;
+        log_ud_ = userdata;
+    }
+    bool logs(pssh_log_level level) const noexcept { return log_fn_ && level <= log_max_; }
+    void log(pssh_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+    // Runs the loop until done() or the deadline: PSSH_OK, PSSH_E_TIMEOUT,
+    // PSSH_E_BUSY when called from inside a callback, or a backend error.
+    template <class Done> pssh_err run_until(Done done, Nanos deadline)
+    {
+        if (reactor_.dispatching())
+            return PSSH_E_BUSY;
+        bool turned = false; // a zero timeout still runs one turn without waiting
+        while (!done()) {
+            Nanos now = now_ns();
+            int wait = -1;
+            if (now >= deadline) {
+                if (turned)
+                    return PSSH_E_TIMEOUT;
+                wait = 0;
+            } else if (deadline != kNever) {
+                Nanos left = (deadline - now + 999999) / 1000000;
+                wait = left > INT32_MAX ? INT32_MAX : int(left);
+            }
+            if (reactor_.run_once(wait) < 0)
+                return PSSH_E_INTERNAL;
+            turned = true;
+        }
+        return PSSH_OK;
+    }
+
+    // pssh_loop_run_once / pssh_loop_run.
+    pssh_err run_once(int timeout_ms);
+    pssh_err run(int timeout_ms);
+
+private:
+    Loop() = default;
+    ~Loop() override;
+
+    Reactor reactor_;
+    std::unique_ptr<Resolver> resolver_;
+    pssh_log_fn *log_fn_ = nullptr;
+    void *log_ud_ = nullptr;
+    pssh_log_level log_max_ = PSSH_LOG_ERROR;
+};
+
+} // namespace pssh

@@ -1,0 +1,118 @@
+// The output of one command on one host (parallel-ssh's HostOutput): a
+// channel's flow (queue, open, pty, env, exec, run, close) stepped by its
+// Session, and the bounded buffers the caller reads from.
+//
+// An Output holds its Session, so it stays readable after its client is
+// released. When a buffer reaches its limit the channel is no longer read:
+// the SSH window then holds the remote command back, and nothing is lost.
+#pragma once
+#include "../util/failure.hpp"
+#include "session.hpp"
+#include "stream_buf.hpp"
+
+#include <string>
+#include <vector>
+
+namespace pssh {
+
+struct CommandSpec {
+    std::string command; // as sent to exec (sudo/shell already applied)
+    bool use_pty = false;
+    std::vector<std::string> env; // "NAME=value"
+    int read_timeout_ms = 0;
+    int timeout_ms = 0;
+    size_t buffer_limit = 1 << 20;
+};
+
+class Output final : public RefCounted, public Linked<SessionOutputsTag> {
+public:
+    static constexpr uint32_t kMagic = 0x70737334; // "pss4"
+    uint32_t magic = kMagic;
+
+    enum class State { Queued, Opening, Pty, Env, Exec, Running, Closing, Done, Failed };
+
+    // Streaming consumers (the parallel client) get lines as they arrive
+    // instead of buffering them, and a call when the command is over.
+    class Sink {
+    public:
+        virtual void on_line(Output &o, pssh_stream s, const char *line, size_t len) = 0;
+        virtual void on_done(Output &o) = 0;
+
+    protected:
+        ~Sink() = default;
+    };
+
+    static Ref<Output> create(Ref<Session> s, CommandSpec spec);
+
+    // Session side: advance as far as possible. True when blocked on a
+    // libssh2 call (the session then waits in the direction libssh2 names).
+    bool step();
+
+    State state() const noexcept { return state_; }
+    bool started() const noexcept
+    {
+        return state_ == State::Running || state_ == State::Closing || state_ == State::Done;
+    }
+    bool finished() const noexcept { return state_ == State::Done || state_ == State::Failed; }
+    void set_sink(Sink *s) noexcept { sink_ = s; }
+    Session &session() const noexcept { return *session_; }
+
+    // Caller side (blocking calls run the loop).
+    pssh_err wait_started();
+    pssh_err read_line(pssh_stream s, const char **line, size_t *len, int timeout_ms);
+    pssh_err read(pssh_stream s, void *buf, size_t cap, size_t *n, int timeout_ms);
+    pssh_err write_stdin(const void *buf, size_t len, int timeout_ms, size_t *written);
+    pssh_err close_stdin(int timeout_ms);
+    pssh_err wait(int timeout_ms, bool discard);
+
+    int exit_code() const noexcept;
+    const char *exit_signal() const noexcept { return signal_[0] ? signal_ : nullptr; }
+    const Failure &failure() const noexcept { return fail_; }
+    void timings(pssh_timings *t) const noexcept;
+    _LIBSSH2_CHANNEL *channel() const noexcept { return state_ == State::Running ? ch_ : nullptr; }
+    // Fails the command from outside (e.g. a parallel client's deadline).
+    void fail(pssh_err code, const std::string &msg);
+
+private:
+    Output(Ref<Session> s, CommandSpec spec);
+    ~Output() override;
+
+    bool pump();
+    bool read_streams(bool *failed);
+    bool write_pending(bool *failed);
+    bool finish();
+    void deliver(int stream);
+    bool fail_io(long rc, const char *what);
+    void set_state(State s, int line);
+    void hold(bool on) noexcept;
+    void start_timer(int ms);
+    static void on_timer(void *self);
+    bool stream_over(int s) const noexcept { return eof_[s] || finished(); }
+    Nanos read_deadline(int timeout_ms) const noexcept;
+    void resume_if_full(int s, bool was_full) noexcept;
+
+    Ref<Session> session_;
+    CommandSpec spec_;
+    State state_ = State::Queued;
+    _LIBSSH2_CHANNEL *ch_ = nullptr;
+    StreamBuf bufs_[2];
+    bool eof_[2] = {false, false};
+    std::string pending_; // stdin bytes not yet taken by libssh2
+    size_t pending_off_ = 0;
+    uint64_t stdin_queued_ = 0, stdin_sent_ = 0; // totals since exec
+    long write_err_ = 0;
+    bool eof_pending_ = false, eof_sent_ = false, stdin_closed_ = false;
+    bool discard_ = false;
+    bool has_exit_ = false;
+    int exit_status_ = -1;
+    char signal_[32] = {0};
+    Failure fail_;
+    size_t env_idx_ = 0;
+    Timer timer_{&Output::on_timer, this};
+    bool holding_ = false;
+    Sink *sink_ = nullptr;
+    Nanos t_created_ = 0, t_exec_ = 0, t_run_ = 0;
+    double exec_ms_ = -1, run_ms_ = -1;
+};
+
+} // namespace pssh

@@ -1,0 +1,212 @@
+#include "pkey.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pssh {
+
+namespace {
+
+constexpr size_t kMaxKeyFile = 1 << 20; // no private key is a megabyte
+
+bool base64_decode(std::string_view in, std::string &out)
+{
+    std::string clean;
+    clean.reserve(in.size());
+    for (char c : in)
+        if (!isspace(static_cast<unsigned char>(c)))
+            clean.push_back(c);
+    if (clean.empty() || clean.size() % 4)
+        return false;
+    out.resize(clean.size() / 4 * 3);
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
+                            reinterpret_cast<const unsigned char *>(clean.data()), int(clean.size()));
+    if (n < 0)
+        return false;
+    size_t pad = 0;
+    if (clean.back() == '=')
+        pad = clean[clean.size() - 2] == '=' ? 2 : 1;
+    out.resize(size_t(n) - pad);
+    return true;
+}
+
+// SSH wire "string": uint32 length + bytes.
+bool read_string(std::string_view &p, std::string_view &out)
+{
+    if (p.size() < 4)
+        return false;
+    uint32_t len = (uint32_t(uint8_t(p[0])) << 24) | (uint32_t(uint8_t(p[1])) << 16) |
+                   (uint32_t(uint8_t(p[2])) << 8) | uint32_t(uint8_t(p[3]));
+    p.remove_prefix(4);
+    if (len > p.size())
+        return false;
+    out = p.substr(0, len);
+    p.remove_prefix(len);
+    return true;
+}
+
+// The body between "-----BEGIN <label>-----" and "-----END <label>-----".
+bool pem_body(std::string_view text, std::string_view label, std::string_view &body)
+{
+    std::string begin = "-----BEGIN " + std::string(label) + "-----";
+    std::string end = "-----END " + std::string(label) + "-----";
+    auto b = text.find(begin);
+    if (b == std::string_view::npos)
+        return false;
+    auto e = text.find(end, b);
+    if (e == std::string_view::npos)
+        return false;
+    body = text.substr(b + begin.size(), e - b - begin.size());
+    return true;
+}
+
+pssh_err fail(std::string *why, pssh_err code, std::string msg)
+{
+    if (why)
+        *why = std::move(msg);
+    return code;
+}
+
+// openssh-key-v1: magic, cipher, kdf, kdf options, key count, then the
+// public key in clear, which names the type even when the rest is encrypted.
+pssh_err sniff_openssh(PrivateKey &k, std::string_view body, std::string *why)
+{
+    std::string raw;
+    if (!base64_decode(body, raw))
+        return fail(why, PSSH_E_PKEY, k.origin + ": bad base64 in OpenSSH private key");
+    static constexpr char kMagic[] = "openssh-key-v1";
+    std::string_view p(raw);
+    if (p.size() < sizeof kMagic || memcmp(p.data(), kMagic, sizeof kMagic) != 0)
+        return fail(why, PSSH_E_PKEY, k.origin + ": not an openssh-key-v1 private key");
+    p.remove_prefix(sizeof kMagic);
+    std::string_view cipher, kdf, kdfopts, pub, type;
+    if (!read_string(p, cipher) || !read_string(p, kdf) || !read_string(p, kdfopts) || p.size() < 4)
+        return fail(why, PSSH_E_PKEY, k.origin + ": truncated OpenSSH private key");
+    p.remove_prefix(4); // number of keys
+    if (!read_string(p, pub) || !read_string(pub, type))
+        return fail(why, PSSH_E_PKEY, k.origin + ": truncated OpenSSH private key");
+    k.openssh_format = true;
+    k.encrypted = cipher != "none";
+    k.type = std::string(type);
+    return PSSH_OK;
+}
+
+int pass_cb(char *buf, int size, int, void *u)
+{
+    const Secret *s = static_cast<const Secret *>(u);
+    if (!s || s->value.empty())
+        return -1;
+    int n = int(s->value.size()) < size ? int(s->value.size()) : size;
+    memcpy(buf, s->value.data(), size_t(n));
+    return n;
+}
+
+std::string type_of(EVP_PKEY *pk)
+{
+    switch (EVP_PKEY_base_id(pk)) {
+    case EVP_PKEY_RSA:
+        return "ssh-rsa";
+    case EVP_PKEY_DSA:
+        return "ssh-dss";
+    case EVP_PKEY_ED25519:
+        return "ssh-ed25519";
+    case EVP_PKEY_EC:
+        switch (EVP_PKEY_bits(pk)) {
+        case 256:
+            return "ecdsa-sha2-nistp256";
+        case 384:
+            return "ecdsa-sha2-nistp384";
+        case 521:
+            return "ecdsa-sha2-nistp521";
+        }
+        return "ecdsa";
+    }
+    return "unknown";
+}
+
+// PEM keys (PKCS#1, SEC1, PKCS#8): OpenSSL parses them, so the passphrase
+// can be checked here and a wrong one reported as such.
+pssh_err sniff_pem(PrivateKey &k, std::string_view text, const Secret *pass, std::string *why)
+{
+    k.encrypted = text.find("ENCRYPTED") != std::string_view::npos;
+    if (k.encrypted && (!pass || pass->value.empty()))
+        return fail(why, PSSH_E_PASSPHRASE, k.origin + ": key is encrypted and no passphrase was given");
+    BIO *bio = BIO_new_mem_buf(text.data(), int(text.size()));
+    if (!bio)
+        return fail(why, PSSH_E_NOMEM, "out of memory");
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, nullptr, pass_cb, const_cast<Secret *>(pass));
+    BIO_free(bio);
+    if (!pk) {
+        if (k.encrypted)
+            return fail(why, PSSH_E_PASSPHRASE, k.origin + ": wrong passphrase for encrypted key");
+        return fail(why, PSSH_E_PKEY, k.origin + ": unreadable PEM private key");
+    }
+    k.type = type_of(pk);
+    EVP_PKEY_free(pk);
+    return PSSH_OK;
+}
+
+} // namespace
+
+bool key_type_is_rsa(const std::string &type) { return type == "ssh-rsa"; }
+
+pssh_err sniff_private_key(PrivateKey &k, const Secret *passphrase, std::string *why)
+{
+    std::string_view text(k.data.value);
+    std::string_view body;
+    if (pem_body(text, "OPENSSH PRIVATE KEY", body)) {
+        pssh_err rc = sniff_openssh(k, body, why);
+        if (rc == PSSH_OK && k.encrypted && (!passphrase || passphrase->value.empty()))
+            return fail(why, PSSH_E_PASSPHRASE, k.origin + ": key is encrypted and no passphrase was given");
+        return rc;
+    }
+    if (text.find("-----BEGIN ") != std::string_view::npos &&
+        text.find("PRIVATE KEY-----") != std::string_view::npos)
+        return sniff_pem(k, text, passphrase, why);
+    if (text.rfind("ssh-", 0) == 0 || text.rfind("ecdsa-", 0) == 0)
+        return fail(why, PSSH_E_PKEY, k.origin + ": this is a public key; give the private key file");
+    return fail(why, PSSH_E_PKEY, k.origin + ": not a private key (no PEM or OpenSSH header)");
+}
+
+pssh_err load_private_key_file(const std::string &path, const Secret *passphrase, PrivateKey &out,
+                               std::string *why)
+{
+    out = PrivateKey{};
+    out.origin = path;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == EMFILE || e == ENFILE)
+            return fail(why, PSSH_E_RESOURCE, path + ": cannot open key file: " + strerror(e));
+        return fail(why, PSSH_E_PKEY, path + ": cannot open key file: " + strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxKeyFile) {
+        close(fd);
+        return fail(why, PSSH_E_PKEY, path + ": not a regular file of key size");
+    }
+    std::string &buf = out.data.value;
+    buf.resize(size_t(st.st_size));
+    size_t got = 0;
+    while (got < buf.size()) {
+        ssize_t n = read(fd, buf.data() + got, buf.size() - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            close(fd);
+            return fail(why, PSSH_E_PKEY, path + ": cannot read key file: " + strerror(e));
+        }
+        got += size_t(n);
+    }
+    close(fd);
+    return sniff_private_key(out, passphrase, why);
+}
+
+} // namespace pssh

@@ -1,0 +1,731 @@
+#include "session.hpp"
+
+#include "known_hosts.hpp"
+#include "output.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <libssh2.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace pssh {
+
+namespace {
+
+constexpr size_t kMaxKnownHosts = 16 << 20;
+constexpr int kFreeTries = 8; // session_free after shutdown() cannot block
+
+LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
+LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
+LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
+
+const char *hostkey_type_name(int type)
+{
+    switch (type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA:
+        return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_DSS:
+        return "ssh-dss";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+        return "ecdsa-sha2-nistp256";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+        return "ecdsa-sha2-nistp384";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+        return "ecdsa-sha2-nistp521";
+    case LIBSSH2_HOSTKEY_TYPE_ED25519:
+        return "ssh-ed25519";
+    }
+    return "unknown";
+}
+
+// Failures worth another attempt: the network or the server may recover.
+bool retryable(pssh_err code)
+{
+    return code == PSSH_E_UNKNOWN_HOST || code == PSSH_E_CONNECT || code == PSSH_E_TIMEOUT ||
+           code == PSSH_E_SESSION;
+}
+
+const char *phase_name(Session::State s)
+{
+    switch (s) {
+    case Session::State::Resolving:
+        return "resolving the host name";
+    case Session::State::Connecting:
+        return "connecting";
+    case Session::State::Handshake:
+        return "in the SSH handshake";
+    case Session::State::AuthList:
+    case Session::State::Auth:
+        return "authenticating";
+    default:
+        return "connecting";
+    }
+}
+
+std::string handshake_cause(int rc, LIBSSH2_SESSION *s)
+{
+    switch (rc) {
+    case LIBSSH2_ERROR_BANNER_RECV:
+    case LIBSSH2_ERROR_BANNER_SEND:
+        return "no valid SSH banner from the server (is it an SSH server?)";
+    case LIBSSH2_ERROR_SOCKET_RECV:
+    case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+    case LIBSSH2_ERROR_SOCKET_NONE:
+    case LIBSSH2_ERROR_SOCKET_SEND:
+        return "connection closed by the server during key exchange";
+    case LIBSSH2_ERROR_KEX_FAILURE:
+    case LIBSSH2_ERROR_KEY_EXCHANGE_FAILURE:
+    case LIBSSH2_ERROR_METHOD_NOT_SUPPORTED:
+        return "key exchange failed (no common algorithm?): " + libssh2_message(s);
+    }
+    return libssh2_message(s) + " (libssh2 error " + std::to_string(rc) + ")";
+}
+
+} // namespace
+
+std::string libssh2_message(void *session)
+{
+    char *msg = nullptr;
+    int len = 0;
+    if (!session)
+        return {};
+    libssh2_session_last_error(static_cast<LIBSSH2_SESSION *>(session), &msg, &len, 0);
+    return msg ? std::string(msg, size_t(len)) : std::string();
+}
+
+const char *session_state_name(Session::State s)
+{
+    static const char *names[] = {"idle",   "resolving", "connecting", "handshake", "auth-list",
+                                  "auth",   "ready",     "retry-wait", "failed",    "dead"};
+    return names[int(s)];
+}
+
+Ref<Session> Session::create(Loop &loop, Ref<Settings> st)
+{
+    return Ref<Session>::adopt(new Session(loop, std::move(st)));
+}
+
+Session::Session(Loop &loop, Ref<Settings> st) : loop_(Ref<Loop>::share(&loop)), st_(std::move(st)) {}
+
+Session::~Session()
+{
+    if (resolve_id_)
+        loop_->resolver().cancel(resolve_id_);
+    loop_->reactor().cancel(deadline_);
+    loop_->reactor().cancel(retry_);
+    loop_->reactor().cancel(keepalive_);
+    kick_.cancel();
+    close_transport();
+    hold(false);
+}
+
+void Session::last_unref() noexcept { delete this; }
+
+void Session::set_state(State s, int line)
+{
+    if (loop_->logs(PSSH_LOG_TRACE))
+        loop_->log(PSSH_LOG_TRACE, "%s: session %s -> %s (session.cpp:%d)", st_->display.c_str(),
+                   session_state_name(state_), session_state_name(s), line);
+    state_ = s;
+}
+#define SET_STATE(s) set_state((s), __LINE__)
+
+void Session::hold(bool on) noexcept
+{
+    if (on == holding_)
+        return;
+    holding_ = on;
+    on ? loop_->reactor().hold() : loop_->reactor().release();
+}
+
+void Session::start()
+{
+    if (state_ != State::Idle)
+        return;
+    hold(true);
+    std::string why;
+    pssh_err rc = auth_.plan(*st_, &why);
+    if (rc != PSSH_OK) {
+        fail_.set(rc, st_->display + ": key: " + why);
+        SET_STATE(State::Failed);
+        hold(false);
+        kick();
+        return;
+    }
+    begin_attempt();
+}
+
+void Session::begin_attempt()
+{
+    attempt_++;
+    fail_.clear();
+    t_attempt_ = t_phase_ = now_ns();
+    if (st_->cfg.timeout_ms > 0)
+        loop_->reactor().arm(deadline_, t_attempt_ + ms_to_ns(st_->cfg.timeout_ms));
+    SockAddr a;
+    if (parse_literal(st_->host, st_->port, a)) {
+        if (st_->cfg.ipv6_only && a.family() != AF_INET6)
+            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set");
+        addrs_.assign(1, a);
+        next_addr_ = 0;
+        return try_next_address();
+    }
+    SET_STATE(State::Resolving);
+    resolve_id_ = loop_->resolver().submit(st_->host, st_->port,
+                                           st_->cfg.ipv6_only ? AF_INET6 : AF_UNSPEC, this);
+    if (!resolve_id_)
+        fail_attempt(PSSH_E_RESOURCE, "resolve: cannot start a resolver thread");
+}
+
+void Session::on_resolved(addrinfo *res, int gai_err)
+{
+    Ref<Session> self = Ref<Session>::share(this);
+    resolve_id_ = 0;
+    if (gai_err) {
+        std::string why = gai_err == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai_err);
+        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why);
+    } else {
+        addrs_.clear();
+        for (addrinfo *ai = res; ai; ai = ai->ai_next) {
+            SockAddr a;
+            if (ai->ai_addrlen > sizeof a.ss)
+                continue;
+            memcpy(&a.ss, ai->ai_addr, ai->ai_addrlen);
+            a.len = ai->ai_addrlen;
+            addrs_.push_back(a);
+        }
+        freeaddrinfo(res);
+        res = nullptr;
+        next_addr_ = 0;
+        try_next_address();
+    }
+    if (res)
+        freeaddrinfo(res);
+    run();
+}
+
+void Session::try_next_address()
+{
+    while (next_addr_ < addrs_.size()) {
+        const SockAddr &a = addrs_[next_addr_++];
+        bool in_progress = false;
+        int fd = start_connect(a, &in_progress);
+        if (fd < 0) {
+            last_errno_ = -fd;
+            if (last_errno_ == EMFILE || last_errno_ == ENFILE)
+                return fail_attempt(PSSH_E_RESOURCE, std::string("connect: socket: ") + strerror(last_errno_));
+            continue;
+        }
+        fd_ = fd;
+        token_ = loop_->reactor().add(fd_, in_progress ? unsigned(EV_WRITE) : 0u, this);
+        if (token_ == kNoToken) {
+            int e = errno;
+            close(fd_);
+            fd_ = -1;
+            return fail_attempt(PSSH_E_RESOURCE, std::string("connect: reactor: ") + strerror(e));
+        }
+        if (in_progress) {
+            SET_STATE(State::Connecting);
+            return;
+        }
+        return connect_done();
+    }
+    std::string where = addrs_.empty() ? st_->host : addr_to_string(addrs_.back());
+    fail_attempt(last_errno_ == ECONNREFUSED ? PSSH_E_REFUSED : PSSH_E_CONNECT,
+                 "connect: " + where + " port " + std::to_string(st_->port) + ": " +
+                     strerror(last_errno_ ? last_errno_ : EHOSTUNREACH));
+}
+
+void Session::connect_done()
+{
+    if (int err = finish_connect(fd_); err < 0) {
+        last_errno_ = -err;
+        loop_->reactor().remove(token_);
+        token_ = kNoToken;
+        close(fd_);
+        fd_ = -1;
+        return try_next_address();
+    }
+    Nanos now = now_ns();
+    connect_ms_ = ns_to_ms(now - t_attempt_);
+    t_phase_ = now;
+    begin_handshake();
+}
+
+void Session::begin_handshake()
+{
+    // The abstract pointer lets the keyboard-interactive callback find the
+    // password.
+    ssh_ = libssh2_session_init_ex(ssh_alloc, ssh_free, ssh_realloc, st_.get());
+    if (!ssh_)
+        return fail_attempt(PSSH_E_NOMEM, "handshake: cannot allocate a libssh2 session");
+    libssh2_session_set_blocking(ssh_, 0);
+    if (st_->cfg.compress)
+        libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
+    if (st_->cfg.policy != PSSH_HOSTKEY_OFF) {
+        // Offer the host key types known_hosts already holds for this host
+        // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
+        // known only by its ed25519 key looks unknown.
+        std::string text;
+        if (read_small_file(st_->cfg.known_hosts, text, kMaxKnownHosts)) {
+            std::string pref;
+            for (const std::string &t : known_key_types(text, st_->host, st_->port))
+                pref += t + ",";
+            if (!pref.empty()) {
+                pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
+                libssh2_session_method_pref(ssh_, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
+            }
+        }
+    }
+    SET_STATE(State::Handshake);
+    advance();
+}
+
+bool Session::check_host_key()
+{
+    const Config &c = st_->cfg;
+    if (c.policy == PSSH_HOSTKEY_OFF)
+        return true;
+    size_t len = 0;
+    int type = 0;
+    const char *key = libssh2_session_hostkey(ssh_, &len, &type);
+    if (!key) {
+        fail_attempt(PSSH_E_SESSION, "hostkey: the server sent no host key");
+        return false;
+    }
+    const std::string ktype = hostkey_type_name(type);
+    std::string text;
+    if (!read_small_file(c.known_hosts, text, kMaxKnownHosts) && errno != ENOENT) {
+        fail_attempt(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
+        return false;
+    }
+    HostKeyVerdict v = check_known_hosts(text, st_->host, st_->port, ktype, std::string_view(key, len));
+    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
+    switch (v.status) {
+    case HostKeyStatus::Match:
+        return true;
+    case HostKeyStatus::Revoked:
+        fail_attempt(PSSH_E_HOSTKEY, "hostkey: the server's " + ktype + " key is marked @revoked in " + where);
+        return false;
+    case HostKeyStatus::Mismatch:
+        fail_attempt(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + ktype +
+                                         " key differs from the one in " + where +
+                                         " (man in the middle, or a reinstalled host?)");
+        return false;
+    case HostKeyStatus::NotFound:
+        break;
+    }
+    std::string name = st_->port == 22 ? st_->host : "[" + st_->host + "]:" + std::to_string(st_->port);
+    if (c.policy == PSSH_HOSTKEY_STRICT) {
+        fail_attempt(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + ktype + " key for " + name + " in " +
+                                                 c.known_hosts +
+                                                 " (policy strict: add the host's key, or use accept-new)");
+        return false;
+    }
+    std::string line = known_hosts_line(st_->host, st_->port, ktype, std::string_view(key, len));
+    int fd = open(c.known_hosts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && write(fd, line.data(), line.size()) == ssize_t(line.size());
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        fail_attempt(PSSH_E_IO, "hostkey: cannot add " + name + " to " + c.known_hosts + ": " + strerror(e));
+        return false;
+    }
+    loop_->log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st_->display.c_str(), ktype.c_str(),
+               name.c_str(), c.known_hosts.c_str());
+    return true;
+}
+
+// The connection ladder. Each rung repeats its libssh2 call with the same
+// arguments until it stops saying EAGAIN.
+void Session::advance()
+{
+    for (;;) {
+        switch (state_) {
+        case State::Handshake: {
+            int rc = libssh2_session_handshake(ssh_, fd_);
+            if (rc == LIBSSH2_ERROR_EAGAIN)
+                return;
+            if (rc)
+                return fail_attempt(PSSH_E_SESSION, "handshake: " + handshake_cause(rc, ssh_));
+            if (!check_host_key())
+                return;
+            Nanos now = now_ns();
+            handshake_ms_ = ns_to_ms(now - t_phase_);
+            t_phase_ = now;
+            SET_STATE(State::AuthList);
+            break;
+        }
+        case State::AuthList: {
+            const std::string &u = st_->user;
+            const char *list = libssh2_userauth_list(ssh_, u.data(), unsigned(u.size()));
+            if (!list) {
+                if (libssh2_userauth_authenticated(ssh_))
+                    return become_ready(); // the server took "none"
+                if (libssh2_session_last_errno(ssh_) == LIBSSH2_ERROR_EAGAIN)
+                    return;
+                return fail_attempt(PSSH_E_LOST, "auth: connection failed asking for methods: " +
+                                                     libssh2_message(ssh_));
+            }
+            auth_.begin(list);
+            SET_STATE(State::Auth);
+            break;
+        }
+        case State::Auth: {
+            Failure f;
+            switch (auth_.step(ssh_, *st_, &f)) {
+            case Authenticator::Result::Again:
+                return;
+            case Authenticator::Result::Done:
+                return become_ready();
+            case Authenticator::Result::Failed:
+                return fail_attempt(f.code, f.msg);
+            }
+            return;
+        }
+        default:
+            return;
+        }
+    }
+}
+
+void Session::become_ready()
+{
+    Nanos now = now_ns();
+    auth_ms_ = ns_to_ms(now - t_phase_);
+    loop_->reactor().cancel(deadline_);
+    auth_.reset(); // key material and agent are not needed any more
+    SET_STATE(State::Ready);
+    hold(false);
+    if (st_->cfg.keepalive_s > 0) {
+        // want_reply=0: libssh2 1.10 keeps every reply until the session is
+        // freed (127 bytes per keepalive, measured).
+        libssh2_keepalive_config(ssh_, 0, unsigned(st_->cfg.keepalive_s));
+        loop_->reactor().arm(keepalive_, now + ms_to_ns(int64_t(st_->cfg.keepalive_s) * 1000));
+    }
+    loop_->log(PSSH_LOG_DEBUG, "%s: connected and authenticated in %.1f ms", st_->display.c_str(),
+               ns_to_ms(now - t_attempt_));
+}
+
+void Session::fail_attempt(pssh_err code, const std::string &msg)
+{
+    loop_->reactor().cancel(deadline_);
+    if (resolve_id_) {
+        loop_->resolver().cancel(resolve_id_);
+        resolve_id_ = 0;
+    }
+    close_transport();
+    addrs_.clear();
+    loop_->log(PSSH_LOG_DEBUG, "%s: attempt %d failed: %s", st_->display.c_str(), attempt_, msg.c_str());
+    if (retryable(code) && attempt_ <= st_->cfg.retries) {
+        fail_.set(code, st_->display + ": " + msg);
+        SET_STATE(State::RetryWait);
+        loop_->reactor().arm(retry_, now_ns() + ms_to_ns(st_->cfg.retry_delay_ms));
+        return;
+    }
+    std::string tail = attempt_ > 1 ? " (after " + std::to_string(attempt_) + " attempts)" : "";
+    fail_.set(code, st_->display + ": " + msg + tail);
+    auth_.reset();
+    SET_STATE(State::Failed);
+    hold(false);
+}
+
+// Never blocks: after shutdown() every libssh2 send or receive fails at
+// once, so session_free cannot wait on the peer. The fd is closed only after
+// libssh2 has let go of it, so its number cannot be reused under libssh2.
+void Session::close_transport() noexcept
+{
+    if (token_ != kNoToken) {
+        loop_->reactor().remove(token_);
+        token_ = kNoToken;
+    }
+    auth_.reset();
+    orphans_.clear(); // freed with the session
+    orphan_open_ = false;
+    opening_ = nullptr;
+    if (ssh_) {
+        if (state_ == State::Ready)
+            libssh2_session_disconnect(ssh_, "closed by libpssh");
+        if (fd_ >= 0)
+            shutdown(fd_, SHUT_RDWR);
+        int rc = LIBSSH2_ERROR_EAGAIN;
+        for (int i = 0; i < kFreeTries && rc == LIBSSH2_ERROR_EAGAIN; i++)
+            rc = libssh2_session_free(ssh_);
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            loop_->log(PSSH_LOG_ERROR, "%s: libssh2_session_free kept returning EAGAIN; leaked",
+                       st_->display.c_str());
+        ssh_ = nullptr;
+    }
+    if (fd_ >= 0) {
+        close(fd_);
+        fd_ = -1;
+    }
+}
+
+void Session::mark_dead(const std::string &why)
+{
+    if (over())
+        return;
+    fail_.set(PSSH_E_LOST, st_->display + ": " + why);
+    SET_STATE(State::Dead);
+    hold(false);
+    loop_->reactor().cancel(keepalive_);
+    if (token_ != kNoToken) { // keep fd and libssh2 until the last holder goes
+        loop_->reactor().remove(token_);
+        token_ = kNoToken;
+    }
+    if (fd_ >= 0)
+        shutdown(fd_, SHUT_RDWR);
+    kick();
+}
+
+void Session::on_deadline(void *p)
+{
+    auto *self = static_cast<Session *>(p);
+    Ref<Session> keep = Ref<Session>::share(self);
+    std::string msg = "timeout: no progress within " + std::to_string(self->st_->cfg.timeout_ms) +
+                      " ms while " + phase_name(self->state_);
+    self->fail_attempt(PSSH_E_TIMEOUT, msg);
+    self->run();
+}
+
+void Session::on_retry(void *p)
+{
+    auto *self = static_cast<Session *>(p);
+    Ref<Session> keep = Ref<Session>::share(self);
+    self->begin_attempt();
+    self->run();
+}
+
+void Session::on_keepalive(void *p)
+{
+    auto *self = static_cast<Session *>(p);
+    if (self->state_ != State::Ready)
+        return;
+    Ref<Session> keep = Ref<Session>::share(self);
+    Reactor &r = self->loop_->reactor();
+    // A packet half sent by a flow must finish first: libssh2 allows one
+    // outgoing packet in flight.
+    if (libssh2_session_block_directions(self->ssh_) & LIBSSH2_SESSION_BLOCK_OUTBOUND) {
+        r.arm(self->keepalive_, now_ns() + ms_to_ns(1000));
+        return;
+    }
+    int next = 0;
+    int rc = libssh2_keepalive_send(self->ssh_, &next);
+    if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN) {
+        self->mark_dead("keepalive: connection lost: " + libssh2_message(self->ssh_));
+        self->run();
+        return;
+    }
+    if (next <= 0)
+        next = self->st_->cfg.keepalive_s;
+    r.arm(self->keepalive_, now_ns() + ms_to_ns(int64_t(next) * 1000));
+}
+
+void Session::on_kick(void *p)
+{
+    auto *self = static_cast<Session *>(p);
+    Ref<Session> keep = Ref<Session>::share(self);
+    self->run();
+}
+
+void Session::on_io(unsigned events)
+{
+    Ref<Session> self = Ref<Session>::share(this);
+    if (user_waiting_)
+        user_ready_ = true;
+    if (state_ == State::Connecting) {
+        connect_done();
+    } else if (state_ == State::Ready) {
+        watch_idle(events);
+    }
+    run();
+}
+
+// An idle connection keeps reading armed to notice a close by the server.
+// Bytes that are not EOF belong to libssh2 (a keepalive, a global request):
+// they stay in the socket for the next operation, and reading is disarmed.
+void Session::watch_idle(unsigned events)
+{
+    if (!(events & EV_READ) || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+        return;
+    char c;
+    ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        mark_dead("connection closed by the server while idle");
+    else if (n > 0)
+        idle_data_ = true;
+}
+
+void Session::run()
+{
+    if (running_)
+        return;
+    Ref<Session> self = Ref<Session>::share(this);
+    running_ = true;
+    bool blocked = false;
+    if (state_ == State::Handshake || state_ == State::AuthList || state_ == State::Auth)
+        advance();
+    if (state_ == State::Ready)
+        blocked |= step_orphans();
+    blocked |= step_flows();
+    running_ = false;
+    update_interest(blocked);
+}
+
+bool Session::step_flows()
+{
+    if (outputs_.empty())
+        return false;
+    idle_data_ = false;
+    // Stepping can release outputs (user callbacks); step a snapshot.
+    size_t base = scratch_.size();
+    for (Output *o = outputs_.front(); o; o = outputs_.next(o))
+        scratch_.push_back(Ref<Output>::share(o));
+    bool blocked = false;
+    for (size_t i = base; i < scratch_.size(); i++)
+        blocked |= scratch_[i]->step();
+    scratch_.resize(base);
+    return blocked;
+}
+
+bool Session::step_orphans()
+{
+    bool blocked = false;
+    if (orphan_open_) {
+        LIBSSH2_CHANNEL *ch = libssh2_channel_open_session(ssh_);
+        if (!ch && libssh2_session_last_errno(ssh_) == LIBSSH2_ERROR_EAGAIN) {
+            blocked = true;
+        } else {
+            orphan_open_ = false;
+            if (ch)
+                orphans_.push_back(Orphan{ch, false});
+        }
+    }
+    for (size_t i = 0; i < orphans_.size();) {
+        Orphan &z = orphans_[i];
+        if (!z.closed) {
+            int rc = libssh2_channel_close(z.ch);
+            if (rc == LIBSSH2_ERROR_EAGAIN) {
+                blocked = true;
+                i++;
+                continue;
+            }
+            z.closed = true;
+        }
+        if (libssh2_channel_free(z.ch) == LIBSSH2_ERROR_EAGAIN) {
+            blocked = true;
+            i++;
+            continue;
+        }
+        orphans_[i] = orphans_.back();
+        orphans_.pop_back();
+    }
+    return blocked;
+}
+
+unsigned Session::blocked_events() const
+{
+    int d = ssh_ ? libssh2_session_block_directions(ssh_) : 0;
+    unsigned ev = (d & LIBSSH2_SESSION_BLOCK_INBOUND ? unsigned(EV_READ) : 0u) |
+                  (d & LIBSSH2_SESSION_BLOCK_OUTBOUND ? unsigned(EV_WRITE) : 0u);
+    return ev ? ev : unsigned(EV_READ); // never zero interest while blocked
+}
+
+void Session::update_interest(bool flows_blocked)
+{
+    if (token_ == kNoToken)
+        return;
+    unsigned want = 0;
+    switch (state_) {
+    case State::Connecting:
+        want = EV_WRITE;
+        break;
+    case State::Handshake:
+    case State::AuthList:
+    case State::Auth:
+        want = blocked_events();
+        break;
+    case State::Ready:
+        if (flows_blocked || user_waiting_)
+            want = blocked_events();
+        else if (outputs_.empty() && orphans_.empty() && !idle_data_)
+            want = EV_READ;
+        break;
+    default:
+        break;
+    }
+    loop_->reactor().watch(token_, want);
+}
+
+void Session::attach(Output *o)
+{
+    outputs_.push_back(o);
+    if (state_ == State::Idle)
+        start();
+    kick();
+}
+
+void Session::detach(Output *o) noexcept
+{
+    List<Output, SessionOutputsTag>::remove(o);
+    if (opening_ == o) {
+        opening_ = nullptr;
+        kick();
+    }
+}
+
+bool Session::acquire_open(Output *o) noexcept
+{
+    if (orphan_open_ || (opening_ && opening_ != o))
+        return false;
+    opening_ = o;
+    return true;
+}
+
+void Session::release_open(Output *o) noexcept
+{
+    if (opening_ != o)
+        return;
+    opening_ = nullptr;
+    kick(); // the next output in line may open its channel
+}
+
+void Session::orphan_open(Output *o) noexcept
+{
+    if (opening_ != o)
+        return;
+    opening_ = nullptr;
+    if (ssh_ && !over()) {
+        orphan_open_ = true;
+        kick();
+    }
+}
+
+void Session::adopt_channel(_LIBSSH2_CHANNEL *ch)
+{
+    if (!ch || !ssh_ || over())
+        return; // freed with the session
+    orphans_.push_back(Orphan{ch, false});
+    kick();
+}
+
+void Session::user_wait_begin() noexcept
+{
+    user_waiting_ = true;
+    user_ready_ = false;
+    update_interest(true);
+}
+
+void Session::user_wait_end() noexcept
+{
+    user_waiting_ = false;
+    kick();
+}
+
+} // namespace pssh

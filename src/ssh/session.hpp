@@ -1,0 +1,137 @@
+// One SSH connection: socket + LIBSSH2_SESSION, and the ladder that gets it
+// from nothing to authenticated (resolve, connect, handshake, host key,
+// auth), with a deadline per attempt and retries.
+//
+// Held by its Client and by every Output made on it; the last holder's
+// release closes it (disconnect, free, close: never blocking). The session
+// steps every Output attached to it when its socket wakes up, since one fd
+// serves all of its channels.
+#pragma once
+#include "../net/connect.hpp"
+#include "../util/failure.hpp"
+#include "../util/list.hpp"
+#include "auth.hpp"
+#include "config.hpp"
+#include "loop.hpp"
+
+#include <vector>
+
+struct _LIBSSH2_SESSION;
+struct _LIBSSH2_CHANNEL;
+
+namespace pssh {
+
+class Output;
+struct SessionOutputsTag {};
+
+class Session final : public RefCounted, IoHandler, ResolveTarget {
+public:
+    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead };
+
+    static Ref<Session> create(Loop &loop, Ref<Settings> st);
+
+    // Starts connecting (no-op unless Idle).
+    void start();
+    State state() const noexcept { return state_; }
+    bool ready() const noexcept { return state_ == State::Ready; }
+    // Failed (all attempts) or Dead (dropped after it was ready): final.
+    bool over() const noexcept { return state_ == State::Failed || state_ == State::Dead; }
+    const Failure &failure() const noexcept { return fail_; }
+
+    Loop &loop() const noexcept { return *loop_; }
+    const Settings &settings() const noexcept { return *st_; }
+    _LIBSSH2_SESSION *raw() const noexcept { return ssh_; }
+    double connect_ms() const noexcept { return connect_ms_; }
+    double handshake_ms() const noexcept { return handshake_ms_; }
+    double auth_ms() const noexcept { return auth_ms_; }
+
+    // Outputs stepped by this session.
+    void attach(Output *o);
+    void detach(Output *o) noexcept;
+    // At most one channel open in flight per session (libssh2's open state
+    // lives in the session).
+    bool acquire_open(Output *o) noexcept;
+    void release_open(Output *o) noexcept;
+    // An output let go of mid-open: the session finishes the open and
+    // closes what it gets.
+    void orphan_open(Output *o) noexcept;
+    // A channel nobody reads any more: closed and freed in the background.
+    void adopt_channel(_LIBSSH2_CHANNEL *ch);
+    // The transport failed under a channel: every flow on it is over.
+    void mark_dead(const std::string &why);
+    // Step everything on the next loop turn (e.g. buffered data to deliver).
+    void kick() noexcept { loop_->reactor().defer(kick_); }
+
+    // For pssh_client_eagain: wait for the direction libssh2 last reported.
+    void user_wait_begin() noexcept;
+    bool user_wait_ready() const noexcept { return user_ready_; }
+    void user_wait_end() noexcept;
+
+private:
+    Session(Loop &loop, Ref<Settings> st);
+    ~Session() override;
+    void last_unref() noexcept override;
+
+    void on_io(unsigned events) override;
+    void on_resolved(addrinfo *res, int gai_err) override;
+    static void on_deadline(void *self);
+    static void on_retry(void *self);
+    static void on_keepalive(void *self);
+    static void on_kick(void *self);
+
+    void begin_attempt();
+    void try_next_address();
+    void connect_done();
+    void begin_handshake();
+    void advance();
+    bool check_host_key();
+    void become_ready();
+    void fail_attempt(pssh_err code, const std::string &msg);
+    void close_transport() noexcept;
+    void run();
+    bool step_flows();
+    bool step_orphans();
+    void watch_idle(unsigned events);
+    void update_interest(bool flows_blocked);
+    unsigned blocked_events() const;
+    void set_state(State s, int line);
+    void hold(bool on) noexcept;
+
+    Ref<Loop> loop_;
+    Ref<Settings> st_;
+    State state_ = State::Idle;
+    Failure fail_;
+    int fd_ = -1;
+    Token token_ = kNoToken;
+    _LIBSSH2_SESSION *ssh_ = nullptr;
+    std::vector<SockAddr> addrs_;
+    size_t next_addr_ = 0;
+    int last_errno_ = 0;
+    uint64_t resolve_id_ = 0;
+    int attempt_ = 0;
+    Authenticator auth_;
+    Timer deadline_{&Session::on_deadline, this};
+    Timer retry_{&Session::on_retry, this};
+    Timer keepalive_{&Session::on_keepalive, this};
+    Deferred kick_{&Session::on_kick, this};
+    bool holding_ = false;
+    bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
+    bool running_ = false;   // run() is on the stack
+    bool user_waiting_ = false, user_ready_ = false;
+    Nanos t_attempt_ = 0, t_phase_ = 0;
+    double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
+
+    List<Output, SessionOutputsTag> outputs_;
+    std::vector<Ref<Output>> scratch_; // outputs being stepped (reused)
+    Output *opening_ = nullptr;
+    bool orphan_open_ = false;
+    struct Orphan {
+        _LIBSSH2_CHANNEL *ch;
+        bool closed;
+    };
+    std::vector<Orphan> orphans_;
+};
+
+const char *session_state_name(Session::State s);
+
+} // namespace pssh
