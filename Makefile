@@ -35,7 +35,7 @@ soak: deps $(BUILD)/build.ninja
 asan: deps
 	$(MESON) setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false --reconfigure 2>/dev/null || \
 	$(MESON) setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false
-	$(MESON) test -C $(BUILD)-asan --print-errorlogs
+	$(MESON) test -C $(BUILD)-asan --setup sanitize --print-errorlogs
 
 valgrind: deps $(BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs

@@ -13,11 +13,14 @@
 TestSuite(auth, .timeout = 60);
 TestSuite(hostkey, .timeout = 60);
 
-/* Connects host i with cfg; returns the class, message in *msg. */
-static pssh_err try_connect(const char *host, pssh_config *cfg, char *msg, size_t cap)
+/* Connects to host with cfg; returns the class, the message in *msg. Takes
+ * ownership of cfg unless keep is set. */
+static pssh_err try_connect_keep(const char *host, pssh_config *cfg, char *msg, size_t cap, int keep)
 {
     pssh_client *c = NULL;
     pssh_err rc = pssh_client_new(NULL, host, cfg, &c);
+    if (!keep)
+        pssh_config_free(cfg);
     if (rc != PSSH_OK)
         return rc;
     rc = pssh_client_connect(c);
@@ -34,6 +37,8 @@ static pssh_err try_connect(const char *host, pssh_config *cfg, char *msg, size_
     pssh_client_unref(c);
     return rc;
 }
+#define try_connect(h, cfg, msg, cap) try_connect_keep((h), (cfg), (msg), (cap), 0)
+#define try_connect_with(h, cfg, msg, cap) try_connect_keep((h), (cfg), (msg), (cap), 1)
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -53,7 +58,7 @@ Test(auth, key_in_memory)
     size_t len;
     char *key = slurp(fleet("FLEET_KEY"), &len);
     cr_assert_eq(pssh_config_set_pkey_memory(cfg, key, len, NULL), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, NULL, 0), PSSH_OK);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, NULL, 0), PSSH_OK);
     pssh_config_free(cfg);
 }
 
@@ -61,11 +66,11 @@ Test(auth, encrypted_ecdsa_key_file_and_memory)
 {
     pssh_config *cfg = fleet_config();
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_ecdsa_pass"), fleet("FLEET_PASSPHRASE")), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, NULL, 0), PSSH_OK);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, NULL, 0), PSSH_OK);
     size_t len;
     char *key = slurp(fleet_path("id_ecdsa_pass"), &len);
     cr_assert_eq(pssh_config_set_pkey_memory(cfg, key, len, fleet("FLEET_PASSPHRASE")), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, NULL, 0), PSSH_OK);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, NULL, 0), PSSH_OK);
     pssh_config_free(cfg);
 }
 
@@ -74,10 +79,10 @@ Test(auth, passphrase_missing_or_wrong)
     pssh_config *cfg = fleet_config();
     char msg[512];
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_ecdsa_pass"), NULL), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PASSPHRASE);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PASSPHRASE);
     cr_assert(strstr(msg, "no passphrase") != NULL, "%s", msg);
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_ecdsa_pass"), "not-it"), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PASSPHRASE);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PASSPHRASE);
     cr_assert(strstr(msg, "wrong passphrase") != NULL, "%s", msg);
     pssh_config_free(cfg);
 }
@@ -87,7 +92,7 @@ Test(auth, wrong_key_is_refused)
     pssh_config *cfg = fleet_config();
     char msg[512];
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_wrong"), NULL), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
     cr_assert(strstr(msg, "id_wrong") && strstr(msg, "refused"), "%s", msg);
     cr_assert(strstr(msg, fleet_host(1)) == msg, "message starts with the host: %s", msg);
     pssh_config_free(cfg);
@@ -107,7 +112,7 @@ Test(auth, rsa_key_is_an_unsupported_algorithm)
     char msg[512];
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_rsa"), NULL), PSSH_OK);
     double t0 = now_ms();
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_KEY_ALGO);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_KEY_ALGO);
     cr_assert(now_ms() - t0 < 1000);
     cr_assert(strstr(msg, "unsupported key algorithm") != NULL, "%s", msg);
     pssh_config_free(cfg);
@@ -128,7 +133,7 @@ Test(auth, bad_key_files_fail_before_connecting)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cr_assert_eq(pssh_config_set_pkey_file(cfg, cases[i].path, NULL), PSSH_OK);
-        cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PKEY, "%s", cases[i].path);
+        cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_PKEY, "%s", cases[i].path);
         cr_assert(strstr(msg, cases[i].want) != NULL, "%s: %s", cases[i].path, msg);
     }
     pssh_config_free(cfg);
@@ -139,7 +144,7 @@ Test(auth, identity_files_are_tried_in_turn)
     pssh_config *cfg = fleet_config();
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_wrong"), NULL), PSSH_OK);
     cr_assert_eq(pssh_config_add_identity_file(cfg, fleet("FLEET_KEY")), PSSH_OK);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, NULL, 0), PSSH_OK);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, NULL, 0), PSSH_OK);
     pssh_config_free(cfg);
 }
 
@@ -215,7 +220,7 @@ Test(auth, agent, .fini = stop_agent)
     pssh_config_set_known_hosts(cfg, fleet("FLEET_KNOWN_HOSTS"));
     pssh_config_set_default_identities(cfg, 0);
     pssh_config_set_agent(cfg, 1);
-    cr_assert_eq(try_connect(fleet_host(1), cfg, NULL, 0), PSSH_OK);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, NULL, 0), PSSH_OK);
     pssh_config_free(cfg);
 }
 
@@ -229,7 +234,7 @@ Test(auth, agent_with_the_wrong_key, .fini = stop_agent)
     pssh_config_set_retries(cfg, 0, 0);
     pssh_config_set_agent(cfg, 1);
     char msg[512];
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
     cr_assert(strstr(msg, "agent: 1 key(s) refused") != NULL, "%s", msg);
     pssh_config_free(cfg);
 }
@@ -243,7 +248,7 @@ Test(auth, no_credentials_at_all)
     pssh_config_set_agent(cfg, 0);
     pssh_config_set_default_identities(cfg, 0);
     char msg[512];
-    cr_assert_eq(try_connect(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
     cr_assert(strstr(msg, "no credential") != NULL, "%s", msg);
     pssh_config_free(cfg);
 }

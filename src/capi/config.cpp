@@ -170,7 +170,8 @@ PSSH_API pssh_err pssh_config_set_known_hosts(pssh_config *c, const char *path)
 
 PSSH_API pssh_err pssh_config_set_host_key_policy(pssh_config *c, pssh_host_key_policy policy)
 {
-    if (policy < PSSH_HOSTKEY_STRICT || policy > PSSH_HOSTKEY_OFF)
+    int p = pssh::capi::enum_value(policy);
+    if (p < PSSH_HOSTKEY_STRICT || p > PSSH_HOSTKEY_OFF)
         return PSSH_E_INVAL;
     return set(c, Config::kPolicy, [&](Config &k) { k.policy = policy; return PSSH_OK; });
 }

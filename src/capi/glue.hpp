@@ -3,6 +3,7 @@
 #pragma once
 #include "pssh/pssh.h"
 
+#include <cstring>
 #include <new>
 
 namespace pssh::capi {
@@ -30,5 +31,15 @@ template <class T, class H> const T *unwrap(const H *h) noexcept
     return t && t->magic == T::kMagic ? t : nullptr;
 }
 template <class H, class T> H *wrap(T *t) noexcept { return reinterpret_cast<H *>(t); }
+
+// A C caller may pass any int as an enum: read it as an int, since loading an
+// out-of-range value as the C++ enum type is undefined.
+template <class E> int enum_value(const E &e) noexcept
+{
+    static_assert(sizeof(E) == sizeof(int));
+    int v;
+    std::memcpy(&v, &e, sizeof v);
+    return v;
+}
 
 } // namespace pssh::capi

@@ -38,7 +38,8 @@ PSSH_API pssh_loop *pssh_loop_unref(pssh_loop *loop)
 PSSH_API pssh_err pssh_loop_set_log(pssh_loop *loop, pssh_log_level max, pssh_log_fn *fn, void *userdata)
 {
     Loop *l = unwrap<Loop>(loop);
-    if (!l || max < PSSH_LOG_ERROR || max > PSSH_LOG_TRACE)
+    int m = pssh::capi::enum_value(max);
+    if (!l || m < PSSH_LOG_ERROR || m > PSSH_LOG_TRACE)
         return PSSH_E_INVAL;
     l->set_log(max, fn, userdata);
     return PSSH_OK;

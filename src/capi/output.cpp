@@ -6,7 +6,11 @@ using pssh::capi::guard;
 using pssh::capi::unwrap;
 
 namespace {
-bool stream_ok(pssh_stream s) { return s == PSSH_STDOUT || s == PSSH_STDERR; }
+bool stream_ok(const pssh_stream &s)
+{
+    int v = pssh::capi::enum_value(s);
+    return v == PSSH_STDOUT || v == PSSH_STDERR;
+}
 } // namespace
 
 extern "C" {

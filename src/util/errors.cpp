@@ -40,7 +40,7 @@ constexpr ErrInfo kErrors[] = {
     {PSSH_E_INTERNAL, "PSSH_E_INTERNAL", "internal error (a libpssh bug)"},
 };
 
-const ErrInfo *find(pssh_err e)
+const ErrInfo *find(int e)
 {
     for (const ErrInfo &i : kErrors)
         if (i.code == e)
@@ -49,13 +49,13 @@ const ErrInfo *find(pssh_err e)
 }
 } // namespace
 
-const char *error_text(pssh_err e)
+const char *error_text(int e)
 {
     const ErrInfo *i = find(e);
     return i ? i->text : "unknown error";
 }
 
-const char *error_name(pssh_err e)
+const char *error_name(int e)
 {
     const ErrInfo *i = find(e);
     return i ? i->name : "PSSH_E_UNKNOWN";

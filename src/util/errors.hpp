@@ -2,6 +2,6 @@
 #include "pssh/pssh.h"
 
 namespace pssh {
-const char *error_text(pssh_err e); // never null
-const char *error_name(pssh_err e); // never null
+const char *error_text(int e); // never null
+const char *error_name(int e); // never null
 } // namespace pssh
