@@ -109,6 +109,7 @@ typedef struct pssh_loop pssh_loop;
 typedef struct pssh_config pssh_config;
 typedef struct pssh_client pssh_client;
 typedef struct pssh_output pssh_output;
+typedef struct pssh_parallel pssh_parallel;
 
 /* ------------------------------------------------------------------------ */
 /* The loop: one reactor (epoll or kqueue), nestable in a caller's own loop */
@@ -344,6 +345,82 @@ typedef struct pssh_timings {
 PSSH_API pssh_err pssh_output_timings(const pssh_output *o, pssh_timings *t);
 /* The libssh2 channel while the command runs (NULL otherwise). Borrowed. */
 PSSH_API struct _LIBSSH2_CHANNEL *pssh_output_channel(pssh_output *o);
+
+/* ------------------------------------------------------------------------ */
+/* Many hosts (parallel-ssh's ParallelSSHClient)                            */
+/* One connection per host entry (duplicates stay distinct), all on one loop
+ * and one thread. Outputs come back in host order. Releasing the parallel
+ * client disconnects nothing an output still holds. */
+
+/* A line from any host as it arrives (stream is stdout or stderr; no "\n";
+ * line is not NUL terminated and is valid during the call only). */
+typedef void pssh_line_fn(pssh_output *o, size_t host, pssh_stream stream, const char *line,
+                          size_t len, void *userdata);
+/* A host's command is over (exited, or failed: see pssh_output_error). */
+typedef void pssh_exit_fn(pssh_output *o, size_t host, void *userdata);
+
+/* Make a client for n hosts ("[user@]host[:port]" each). defaults may be
+ * NULL; host_cfgs may be NULL or an array of n configs (NULL entries allowed)
+ * whose set values override the defaults for that host, false and 0
+ * included. loop may be NULL (the client makes its own). A malformed host
+ * does not fail this call: that host's outputs carry PSSH_E_HOST_ARG. */
+PSSH_API pssh_err pssh_parallel_new(pssh_loop *loop, const char *const *hosts, size_t n,
+                                    const pssh_config *defaults,
+                                    const pssh_config *const *host_cfgs, pssh_parallel **out);
+PSSH_API pssh_parallel *pssh_parallel_ref(pssh_parallel *p);
+PSSH_API pssh_parallel *pssh_parallel_unref(pssh_parallel *p);
+PSSH_API size_t pssh_parallel_size(const pssh_parallel *p);
+/* Host i as given (borrowed; "" when out of range). */
+PSSH_API const char *pssh_parallel_host(const pssh_parallel *p, size_t i);
+PSSH_API pssh_loop *pssh_parallel_loop(const pssh_parallel *p);
+/* How many hosts may be setting up at once: connect, authenticate, open a
+ * channel and start the command (default 100, as parallel-ssh). The rest
+ * wait in host order; a started command keeps running while the next host
+ * sets up. */
+PSSH_API pssh_err pssh_parallel_set_pool_size(pssh_parallel *p, size_t n);
+/* On (default, as parallel-ssh): run_command and connect_auth return the
+ * first failure as soon as it happens (the other hosts go on). Off: they
+ * return PSSH_OK once every host started or failed, and each failed host's
+ * output carries its error class and message. */
+PSSH_API pssh_err pssh_parallel_set_stop_on_errors(pssh_parallel *p, int on);
+/* Streaming: with a line callback, every output delivers its lines to it as
+ * they arrive from any host instead of keeping them for pssh_output_read*;
+ * the exit callback runs when each host's command is over. Callbacks run on
+ * the loop's thread inside blocking calls (run_command, join, loop runs);
+ * they may release handles but not make blocking calls (PSSH_E_BUSY). */
+PSSH_API pssh_err pssh_parallel_set_callbacks(pssh_parallel *p, pssh_line_fn *on_line,
+                                              pssh_exit_fn *on_exit, void *userdata);
+/* Run cmd on every host. Returns once every host's command has started or
+ * failed (or at the first failure when stop_on_errors is on). outs may be
+ * NULL, or an array of pssh_parallel_size() entries that receives one
+ * output per host in host order, each to be released with
+ * pssh_output_unref (failed hosts included). The connections stay for the
+ * next run. */
+PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd,
+                                            const pssh_cmd_opts *opts, pssh_output **outs);
+/* One command per host (parallel-ssh's host_args): ncmds must equal the
+ * host count (PSSH_E_HOST_ARG otherwise). */
+PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const *cmds,
+                                             size_t ncmds, const pssh_cmd_opts *opts,
+                                             pssh_output **outs);
+/* Connect and authenticate every host (through the pool) without running
+ * anything. Per-host results: pssh_parallel_host_error(). */
+PSSH_API pssh_err pssh_parallel_connect_auth(pssh_parallel *p);
+/* Wait until every command of the last run is over, for at most timeout_ms
+ * (-1: no limit): PSSH_OK, or PSSH_E_TIMEOUT with *unfinished (may be NULL)
+ * saying how many are not; pssh_output_finished() tells which. A second
+ * join waits for the rest. consume_output discards what the hosts print
+ * meanwhile; without it, output is kept up to each buffer's limit and
+ * PSSH_E_FULL says every unfinished host is held back until it is read. */
+PSSH_API pssh_err pssh_parallel_join(pssh_parallel *p, int timeout_ms, int consume_output,
+                                     size_t *unfinished);
+/* 1 when every command of the last run is over. */
+PSSH_API int pssh_parallel_finished(const pssh_parallel *p);
+/* The first failure of the last run_command/connect_auth ("" if none). */
+PSSH_API const char *pssh_parallel_error_message(const pssh_parallel *p);
+/* Host i's result in the last run_command/connect_auth (PSSH_OK if none). */
+PSSH_API pssh_err pssh_parallel_host_error(const pssh_parallel *p, size_t i);
+PSSH_API const char *pssh_parallel_host_error_message(const pssh_parallel *p, size_t i);
 
 #ifdef __cplusplus
 }

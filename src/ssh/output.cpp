@@ -6,14 +6,16 @@
 
 namespace pssh {
 
+#define SET_STATE(s) set_state((s), __LINE__)
+
 namespace {
 
 constexpr size_t kReadChunk = 32 * 1024; // bounds libssh2's window growth per read
 
 const char *state_name(Output::State s)
 {
-    static const char *names[] = {"queued",  "opening", "pty",     "env", "exec",
-                                  "running", "closing", "done",    "failed"};
+    static const char *names[] = {"pooled",  "queued",  "opening", "pty",   "env",
+                                  "exec",    "running", "closing", "done",  "failed"};
     return names[int(s)];
 }
 
@@ -41,13 +43,45 @@ bool transport_error(long rc)
 
 } // namespace
 
-Ref<Output> Output::create(Ref<Session> s, CommandSpec spec)
+Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, bool pooled)
 {
     auto *o = new Output(std::move(s), std::move(spec));
     Ref<Output> r = Ref<Output>::adopt(o);
+    o->sink_ = sink;
+    o->tag_ = tag;
     o->hold(true);
-    o->session_->attach(o);
+    if (pooled)
+        o->state_ = State::Pooled;
+    else
+        o->session_->attach(o);
     return r;
+}
+
+void Output::begin()
+{
+    if (state_ != State::Pooled)
+        return;
+    SET_STATE(State::Queued);
+    t_created_ = now_ns();
+    session_->attach(this);
+}
+
+void Output::set_discard(bool on)
+{
+    discard_ = on;
+    if (on && held_) {
+        set_held(false);
+        session_->kick();
+    }
+}
+
+void Output::set_held(bool held)
+{
+    if (held == held_)
+        return;
+    held_ = held;
+    if (sink_)
+        sink_->on_held(*this, held);
 }
 
 Output::Output(Ref<Session> s, CommandSpec spec) : session_(std::move(s)), spec_(std::move(spec))
@@ -81,7 +115,6 @@ void Output::set_state(State s, int line)
               session_->settings().display.c_str(), state_name(state_), state_name(s), line);
     state_ = s;
 }
-#define SET_STATE(s) set_state((s), __LINE__)
 
 void Output::hold(bool on) noexcept
 {
@@ -134,9 +167,10 @@ void Output::fail(pssh_err code, const std::string &msg)
     session_->detach(this);
     hold(false);
     // Output already buffered stays readable; a partial last line too.
-    for (int s = 0; s < 2; s++)
-        if (sink_)
+    if (streaming())
+        for (int s = 0; s < 2; s++)
             deliver(s);
+    set_held(false);
     if (sink_)
         sink_->on_done(*this);
 }
@@ -160,6 +194,8 @@ bool Output::step()
     Session &s = *session_;
     for (;;) {
         switch (state_) {
+        case State::Pooled:
+            return false;
         case State::Queued:
             if (s.over()) {
                 fail(s.failure().code, s.failure().msg);
@@ -221,6 +257,8 @@ bool Output::step()
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
             SET_STATE(State::Running);
+            if (sink_)
+                sink_->on_started(*this);
             break;
         }
         case State::Running:
@@ -286,18 +324,20 @@ bool Output::read_streams(bool *failed)
                 b.drop();
             size_t avail = 0;
             char *p = b.write_ptr(kReadChunk, &avail);
-            if (!p)
-                continue; // full: the window holds the host back
+            if (!p) {
+                set_held(true); // full: the window holds the host back
+                continue;
+            }
             ssize_t n = libssh2_channel_read_ex(ch_, s, p, avail);
             if (n > 0) {
                 b.commit(size_t(n));
-                if (sink_)
+                if (streaming())
                     deliver(s);
                 progress = true;
             } else if (n == 0) {
                 if (libssh2_channel_eof(ch_)) {
                     eof_[s] = true;
-                    if (sink_)
+                    if (streaming())
                         deliver(s);
                 } else {
                     blocked = true;
@@ -358,6 +398,7 @@ bool Output::finish()
     SET_STATE(State::Done);
     session_->detach(this);
     hold(false);
+    set_held(false);
     if (sink_)
         sink_->on_done(*this);
     return false;
@@ -368,7 +409,8 @@ void Output::deliver(int s)
     StreamBuf &b = bufs_[s];
     const char *line;
     size_t len;
-    while (b.take_line(stream_over(s), &line, &len)) {
+    // The sink may go away during a call (its owner released there).
+    while (streaming() && b.take_line(stream_over(s), &line, &len)) {
         sink_->on_line(*this, pssh_stream(s), line, len);
         b.borrow_end();
     }
@@ -383,8 +425,10 @@ Nanos Output::read_deadline(int timeout_ms) const noexcept
 
 void Output::resume_if_full(int s, bool was_full) noexcept
 {
-    if (was_full && !bufs_[s].full() && !finished())
+    if (was_full && !bufs_[s].full() && !finished()) {
+        set_held(bufs_[1 - s].full());
         session_->kick(); // reading resumes from what libssh2 already holds
+    }
 }
 
 pssh_err Output::wait_started()
@@ -492,13 +536,13 @@ pssh_err Output::close_stdin(int timeout_ms)
 
 pssh_err Output::wait(int timeout_ms, bool discard)
 {
-    discard_ = discard;
+    bool was = discard_;
     if (discard)
-        session_->kick();
-    auto stuck = [&] { return !discard_ && sink_ == nullptr && (bufs_[0].full() || bufs_[1].full()); };
+        set_discard(true);
+    auto stuck = [&] { return !discard_ && !streaming() && (bufs_[0].full() || bufs_[1].full()); };
     pssh_err rc = session_->loop().run_until([&] { return finished() || stuck(); },
                                              deadline_after_ms(timeout_ms));
-    discard_ = false;
+    discard_ = was;
     if (finished())
         return fail_ ? fail_.code : PSSH_OK;
     if (stuck())

@@ -29,20 +29,34 @@ public:
     static constexpr uint32_t kMagic = 0x70737334; // "pss4"
     uint32_t magic = kMagic;
 
-    enum class State { Queued, Opening, Pty, Env, Exec, Running, Closing, Done, Failed };
+    // Pooled: waiting for the parallel client's pool; Queued: waiting for
+    // the session and its channel-open slot.
+    enum class State { Pooled, Queued, Opening, Pty, Env, Exec, Running, Closing, Done, Failed };
 
-    // Streaming consumers (the parallel client) get lines as they arrive
-    // instead of buffering them, and a call when the command is over.
+    // The parallel client's view: lines as they arrive (when it streams),
+    // the command's start, a buffer at its limit (the host is held back),
+    // and the end. Called from the loop; the Output is alive during a call.
     class Sink {
     public:
+        virtual bool streams() const = 0; // take lines instead of buffering them
         virtual void on_line(Output &o, pssh_stream s, const char *line, size_t len) = 0;
+        virtual void on_started(Output &o) = 0;
+        virtual void on_held(Output &o, bool held) = 0;
         virtual void on_done(Output &o) = 0;
 
     protected:
         ~Sink() = default;
     };
 
-    static Ref<Output> create(Ref<Session> s, CommandSpec spec);
+    // pooled: created waiting for begin() (the pool), not yet on its session.
+    static Ref<Output> create(Ref<Session> s, CommandSpec spec, Sink *sink = nullptr, size_t tag = 0,
+                              bool pooled = false);
+    // Leaves the pool: joins its session, which connects if it has to.
+    void begin();
+    // The index of the host in its parallel client.
+    size_t tag() const noexcept { return tag_; }
+    bool held() const noexcept { return held_; }
+    void set_discard(bool on);
 
     // Session side: advance as far as possible. True when blocked on a
     // libssh2 call (the session then waits in the direction libssh2 names).
@@ -54,7 +68,10 @@ public:
         return state_ == State::Running || state_ == State::Closing || state_ == State::Done;
     }
     bool finished() const noexcept { return state_ == State::Done || state_ == State::Failed; }
+    // The command was started (exec succeeded), whatever happened after.
+    bool command_started() const noexcept { return t_run_ != 0; }
     void set_sink(Sink *s) noexcept { sink_ = s; }
+    void clear_sink() noexcept { sink_ = nullptr; }
     Session &session() const noexcept { return *session_; }
 
     // Caller side (blocking calls run the loop).
@@ -90,6 +107,8 @@ private:
     bool stream_over(int s) const noexcept { return eof_[s] || finished(); }
     Nanos read_deadline(int timeout_ms) const noexcept;
     void resume_if_full(int s, bool was_full) noexcept;
+    void set_held(bool held);
+    bool streaming() const noexcept { return sink_ && sink_->streams(); }
 
     Ref<Session> session_;
     CommandSpec spec_;
@@ -111,6 +130,8 @@ private:
     Timer timer_{&Output::on_timer, this};
     bool holding_ = false;
     Sink *sink_ = nullptr;
+    size_t tag_ = 0;
+    bool held_ = false;
     Nanos t_created_ = 0, t_exec_ = 0, t_run_ = 0;
     double exec_ms_ = -1, run_ms_ = -1;
 };

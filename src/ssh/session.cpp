@@ -109,6 +109,23 @@ Ref<Session> Session::create(Loop &loop, Ref<Settings> st)
     return Ref<Session>::adopt(new Session(loop, std::move(st)));
 }
 
+Ref<Session> Session::create_failed(Loop &loop, Ref<Settings> st, pssh_err code, const std::string &msg)
+{
+    Ref<Session> s = create(loop, std::move(st));
+    s->fail_.set(code, s->st_->display + ": " + msg);
+    s->state_ = State::Failed;
+    return s;
+}
+
+// Tells the watcher once (it may start other sessions from there).
+void Session::settled()
+{
+    if (Watcher *w = watcher_) {
+        watcher_ = nullptr;
+        w->on_settled(*this);
+    }
+}
+
 Session::Session(Loop &loop, Ref<Settings> st) : loop_(Ref<Loop>::share(&loop)), st_(std::move(st)) {}
 
 Session::~Session()
@@ -144,6 +161,8 @@ void Session::hold(bool on) noexcept
 
 void Session::start()
 {
+    if (state_ == State::Failed) // failed before it began
+        return settled();
     if (state_ != State::Idle)
         return;
     hold(true);
@@ -154,6 +173,7 @@ void Session::start()
         SET_STATE(State::Failed);
         hold(false);
         kick();
+        settled();
         return;
     }
     begin_attempt();
@@ -410,6 +430,7 @@ void Session::become_ready()
     }
     loop_->log(PSSH_LOG_DEBUG, "%s: connected and authenticated in %.1f ms", st_->display.c_str(),
                ns_to_ms(now - t_attempt_));
+    settled();
 }
 
 void Session::fail_attempt(pssh_err code, const std::string &msg)
@@ -433,6 +454,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg)
     auth_.reset();
     SET_STATE(State::Failed);
     hold(false);
+    settled();
 }
 
 // Never blocks: after shutdown() every libssh2 send or receive fails at

@@ -29,6 +29,24 @@ public:
     enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead };
 
     static Ref<Session> create(Loop &loop, Ref<Settings> st);
+    // A session that failed before it began (e.g. a malformed host): its
+    // outputs carry the failure like any other host's.
+    static Ref<Session> create_failed(Loop &loop, Ref<Settings> st, pssh_err code, const std::string &msg);
+
+    // Told once when the session is ready or has failed for good (the
+    // parallel client's pool). Not a reference: the watcher outlives it or
+    // clears itself.
+    class Watcher {
+    public:
+        virtual void on_settled(Session &s) = 0;
+
+    protected:
+        ~Watcher() = default;
+    };
+    void set_watcher(Watcher *w) noexcept { watcher_ = w; }
+    // The host index in a parallel client (0 otherwise).
+    void set_tag(size_t t) noexcept { tag_ = t; }
+    size_t tag() const noexcept { return tag_; }
 
     // Starts connecting (no-op unless Idle).
     void start();
@@ -115,6 +133,9 @@ private:
     Timer keepalive_{&Session::on_keepalive, this};
     Deferred kick_{&Session::on_kick, this};
     bool holding_ = false;
+    Watcher *watcher_ = nullptr;
+    size_t tag_ = 0;
+    void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
     bool user_waiting_ = false, user_ready_ = false;

@@ -1,0 +1,231 @@
+#include "parallel.hpp"
+
+namespace pssh {
+
+namespace {
+pssh_output *as_public(Output *o) { return reinterpret_cast<pssh_output *>(o); }
+} // namespace
+
+pssh_err Parallel::create(Loop *loop, const char *const *hosts, size_t n, const Config *defaults,
+                          const Config *const *host_cfgs, Parallel **out)
+{
+    Ref<Loop> l;
+    if (loop) {
+        l = Ref<Loop>::share(loop);
+    } else {
+        pssh_err err;
+        l = Ref<Loop>::adopt(Loop::create(&err));
+        if (!l)
+            return err;
+    }
+    auto p = Ref<Parallel>::adopt(new Parallel(std::move(l)));
+    p->hosts_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+        Host &h = p->hosts_[i];
+        const std::string text = hosts[i] ? hosts[i] : "";
+        std::string why;
+        if (build_settings(text, defaults, host_cfgs ? host_cfgs[i] : nullptr, h.st, &why) != PSSH_OK) {
+            // Kept as a host that fails: the others run, this one reports it.
+            h.st = Ref<Settings>::adopt(new Settings());
+            h.st->given = h.st->display = h.st->host = text;
+            h.bad.set(PSSH_E_HOST_ARG, "malformed host '" + text + "': " + why);
+        }
+    }
+    *out = p.release();
+    return PSSH_OK;
+}
+
+Parallel::~Parallel()
+{
+    magic = 0;
+    release_outputs();
+    for (Host &h : hosts_)
+        if (h.session)
+            h.session->set_watcher(nullptr);
+}
+
+// Outputs of an earlier run stop reporting to us; any still waiting for the
+// pool start at once, so none is left waiting for ever.
+void Parallel::release_outputs()
+{
+    queue_.clear();
+    for (Ref<Output> &o : last_) {
+        o->clear_sink();
+        o->begin();
+    }
+    last_.clear();
+    in_setup_ = unstarted_ = unfinished_ = held_ = 0;
+}
+
+Session &Parallel::live_session(size_t i)
+{
+    Host &h = hosts_[i];
+    if (!h.session || h.session->over()) {
+        h.session = h.bad ? Session::create_failed(*loop_, h.st, h.bad.code, h.bad.msg)
+                          : Session::create(*loop_, h.st);
+        h.session->set_tag(i);
+    }
+    return *h.session;
+}
+
+// Starts queued hosts while the pool has room. Re-entered from a host that
+// settles at once: the outer call keeps going.
+void Parallel::pump()
+{
+    if (pumping_)
+        return;
+    pumping_ = true;
+    while (in_setup_ < pool_size_ && !queue_.empty()) {
+        size_t i = queue_.front();
+        queue_.pop_front();
+        in_setup_++;
+        if (connect_mode_) {
+            Session &s = live_session(i);
+            if (s.ready() || s.over()) {
+                Session::Watcher *self = this;
+                self->on_settled(s);
+            } else {
+                s.set_watcher(this);
+                s.start();
+            }
+        } else {
+            last_[i]->begin();
+        }
+    }
+    pumping_ = false;
+}
+
+void Parallel::slot_freed()
+{
+    if (in_setup_ > 0)
+        in_setup_--;
+    pump();
+}
+
+void Parallel::note_failure(const Failure &f, size_t i)
+{
+    hosts_[i].failure = f;
+    failed_++;
+    if (!err_)
+        err_ = f;
+}
+
+pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
+                       Output **outs)
+{
+    const size_t n = hosts_.size();
+    if (per_host && ncmds != n) {
+        err_.set(PSSH_E_HOST_ARG, std::to_string(ncmds) + " commands for " + std::to_string(n) + " hosts");
+        return PSSH_E_HOST_ARG;
+    }
+    std::vector<CommandSpec> specs(per_host ? n : 1);
+    for (size_t i = 0; i < specs.size(); i++)
+        if (pssh_err rc = make_command_spec(cmds[i], opts, specs[i]); rc != PSSH_OK)
+            return rc;
+    release_outputs();
+    err_.clear();
+    failed_ = 0;
+    connect_mode_ = false;
+    last_.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+        hosts_[i].failure.clear();
+        CommandSpec spec = specs[per_host ? i : 0];
+        last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, true));
+        queue_.push_back(i);
+    }
+    unstarted_ = unfinished_ = n;
+    pump();
+    pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
+                                   kNever);
+    if (outs)
+        for (size_t i = 0; i < n; i++)
+            outs[i] = Ref<Output>(last_[i]).release();
+    if (rc != PSSH_OK)
+        return rc;
+    return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+}
+
+pssh_err Parallel::connect_auth()
+{
+    const size_t n = hosts_.size();
+    release_outputs();
+    err_.clear();
+    failed_ = 0;
+    connect_mode_ = true;
+    for (size_t i = 0; i < n; i++) {
+        hosts_[i].failure.clear();
+        queue_.push_back(i);
+    }
+    unstarted_ = n; // here: hosts not settled yet
+    pump();
+    pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
+                                   kNever);
+    // Hosts not begun when we stop early connect on their next run.
+    queue_.clear();
+    connect_mode_ = false;
+    if (rc != PSSH_OK)
+        return rc;
+    return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+}
+
+pssh_err Parallel::join(int timeout_ms, bool consume, size_t *unfinished)
+{
+    if (consume)
+        for (Ref<Output> &o : last_)
+            o->set_discard(true);
+    pssh_err rc = loop_->run_until(
+        [&] { return unfinished_ == 0 || (!consume && held_ > 0 && held_ == unfinished_); },
+        deadline_after_ms(timeout_ms));
+    if (consume)
+        for (Ref<Output> &o : last_)
+            o->set_discard(false);
+    if (unfinished)
+        *unfinished = unfinished_;
+    if (unfinished_ == 0)
+        return PSSH_OK;
+    if (!consume && held_ > 0 && held_ == unfinished_)
+        return PSSH_E_FULL;
+    return rc;
+}
+
+void Parallel::on_line(Output &o, pssh_stream s, const char *line, size_t len)
+{
+    if (line_fn_) {
+        Ref<Parallel> keep = Ref<Parallel>::share(this);
+        line_fn_(as_public(&o), o.tag(), s, line, len, user_);
+    }
+}
+
+void Parallel::on_started(Output &)
+{
+    unstarted_--;
+    slot_freed();
+}
+
+void Parallel::on_held(Output &, bool held) { held ? held_++ : held_--; }
+
+void Parallel::on_done(Output &o)
+{
+    Ref<Parallel> keep = Ref<Parallel>::share(this);
+    if (!o.command_started()) { // failed before its command started
+        unstarted_--;
+        slot_freed();
+    }
+    unfinished_--;
+    if (o.failure())
+        note_failure(o.failure(), o.tag());
+    if (exit_fn_)
+        exit_fn_(as_public(&o), o.tag(), user_);
+}
+
+void Parallel::on_settled(Session &s)
+{
+    if (!connect_mode_)
+        return;
+    unstarted_--;
+    if (s.over())
+        note_failure(s.failure(), s.tag());
+    slot_freed();
+}
+
+} // namespace pssh
