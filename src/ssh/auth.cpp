@@ -1,5 +1,7 @@
 #include "auth.hpp"
 
+#include "session.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <libssh2.h>
@@ -8,14 +10,12 @@ namespace pssh {
 
 namespace {
 
-// libssh2 passes the session's abstract pointer, which the Session points at
-// its Settings.
+// libssh2 passes the session's abstract pointer: our Session.
 void kbd_answer(const char *, int, const char *, int, int num_prompts,
                 const LIBSSH2_USERAUTH_KBDINT_PROMPT *, LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses,
                 void **abstract)
 {
-    const Settings *st = static_cast<const Settings *>(*abstract);
-    const std::string &pw = st->cfg.password.value;
+    const std::string &pw = static_cast<const Session *>(*abstract)->password();
     for (int i = 0; i < num_prompts; i++) {
         // Freed by libssh2 with the session's free(), which is free().
         char *copy = static_cast<char *>(malloc(pw.size() + 1));

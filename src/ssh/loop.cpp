@@ -2,6 +2,8 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <libssh2.h>
 #include <mutex>
 
@@ -14,6 +16,30 @@ bool init_libssh2_once()
     std::call_once(once, [] { rc = libssh2_init(0); });
     return rc == 0;
 }
+
+namespace {
+
+// PSSH_DEBUG=error|warn|info|debug|trace (or 0-4) logs every loop of the
+// process to stderr until the caller sets its own sink.
+void stderr_log(pssh_log_level level, const char *msg, void *)
+{
+    static const char *names[] = {"error", "warn", "info", "debug", "trace"};
+    fprintf(stderr, "libpssh %s: %s\n", names[level], msg);
+}
+
+int debug_level_from_env()
+{
+    const char *v = getenv("PSSH_DEBUG");
+    if (!v || !*v)
+        return -1;
+    static const char *names[] = {"error", "warn", "info", "debug", "trace"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(v, names[i]) == 0 || (v[0] == '0' + i && !v[1]))
+            return i;
+    return PSSH_LOG_DEBUG;
+}
+
+} // namespace
 
 Loop *Loop::create(pssh_err *err)
 {
@@ -31,6 +57,8 @@ Loop *Loop::create(pssh_err *err)
         *err = PSSH_E_RESOURCE;
         return nullptr;
     }
+    if (int lvl = debug_level_from_env(); lvl >= 0)
+        l->set_log(pssh_log_level(lvl), stderr_log, nullptr);
     *err = PSSH_OK;
     return l;
 }

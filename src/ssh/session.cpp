@@ -19,6 +19,8 @@ namespace {
 constexpr size_t kMaxKnownHosts = 16 << 20;
 constexpr int kFreeTries = 8; // session_free after shutdown() cannot block
 
+constexpr int kMaxPasses = 16; // then yield to other sessions for a turn
+
 LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
 LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
 LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
@@ -86,6 +88,19 @@ std::string handshake_cause(int rc, LIBSSH2_SESSION *s)
 }
 
 } // namespace
+
+// Every byte libssh2 takes from the socket passes here and is counted: a
+// flow's read can pull in data meant for another channel or stream, leaving
+// the socket empty, so run() steps the flows again until a whole pass has
+// pulled in nothing new.
+ssize_t Session::counting_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
+{
+    ssize_t n = recv(fd, buf, len, flags);
+    if (n < 0)
+        return -errno;
+    static_cast<Session *>(*abstract)->rx_bytes_ += uint64_t(n);
+    return n;
+}
 
 std::string libssh2_message(void *session)
 {
@@ -278,11 +293,12 @@ void Session::connect_done()
 
 void Session::begin_handshake()
 {
-    // The abstract pointer lets the keyboard-interactive callback find the
-    // password.
-    ssh_ = libssh2_session_init_ex(ssh_alloc, ssh_free, ssh_realloc, st_.get());
+    // The abstract pointer leads libssh2's callbacks (receive, keyboard-
+    // interactive) back to this session.
+    ssh_ = libssh2_session_init_ex(ssh_alloc, ssh_free, ssh_realloc, this);
     if (!ssh_)
         return fail_attempt(PSSH_E_NOMEM, "handshake: cannot allocate a libssh2 session");
+    libssh2_session_callback_set(ssh_, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void *>(&Session::counting_recv));
     libssh2_session_set_blocking(ssh_, 0);
     if (st_->cfg.compress)
         libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
@@ -593,9 +609,19 @@ void Session::run()
     bool blocked = false;
     if (state_ == State::Handshake || state_ == State::AuthList || state_ == State::Auth)
         advance();
-    if (state_ == State::Ready)
-        blocked |= step_orphans();
-    blocked |= step_flows();
+    for (int pass = 0;; pass++) {
+        const uint64_t rx = rx_bytes_;
+        blocked = state_ == State::Ready && step_orphans();
+        blocked |= step_flows();
+        if (rx_bytes_ == rx || state_ != State::Ready)
+            break; // every flow has seen all that arrived
+        if (user_waiting_)
+            user_ready_ = true; // a raw libssh2 caller must look again too
+        if (pass == kMaxPasses) {
+            kick(); // a busy session must not starve the others
+            break;
+        }
+    }
     running_ = false;
     update_interest(blocked);
 }

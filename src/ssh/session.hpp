@@ -58,6 +58,7 @@ public:
 
     Loop &loop() const noexcept { return *loop_; }
     const Settings &settings() const noexcept { return *st_; }
+    const std::string &password() const noexcept { return st_->cfg.password.value; }
     _LIBSSH2_SESSION *raw() const noexcept { return ssh_; }
     double connect_ms() const noexcept { return connect_ms_; }
     double handshake_ms() const noexcept { return handshake_ms_; }
@@ -96,6 +97,7 @@ private:
     static void on_retry(void *self);
     static void on_keepalive(void *self);
     static void on_kick(void *self);
+    static ssize_t counting_recv(int fd, void *buf, size_t len, int flags, void **abstract);
 
     void begin_attempt();
     void try_next_address();
@@ -138,6 +140,7 @@ private:
     void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
+    uint64_t rx_bytes_ = 0;  // read from the socket by libssh2, ever
     bool user_waiting_ = false, user_ready_ = false;
     Nanos t_attempt_ = 0, t_phase_ = 0;
     double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
