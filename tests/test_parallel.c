@@ -380,7 +380,7 @@ static void on_line(pssh_output *o, size_t host, pssh_stream s, const char *line
     struct stream_state *st = ud;
     (void)o;
     char want[32];
-    int w = snprintf(want, sizeof want, "h%zu:%ld", host, st->next[host] + 1);
+    int w = snprintf(want, sizeof want, "h%zu:%ld\n", host, st->next[host] + 1);
     if (s != PSSH_STDOUT || len != (size_t)w || memcmp(line, want, len))
         st->bad++;
     st->next[host]++;

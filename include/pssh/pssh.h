@@ -347,13 +347,32 @@ PSSH_API pssh_err pssh_output_timings(const pssh_output *o, pssh_timings *t);
 PSSH_API struct _LIBSSH2_CHANNEL *pssh_output_channel(pssh_output *o);
 
 /* ------------------------------------------------------------------------ */
+/* Host strings and host files                                              */
+
+/* Checks "[user@]host[:port]" without resolving it: PSSH_OK, or
+ * PSSH_E_HOST_ARG with the reason written to why (may be NULL). */
+PSSH_API pssh_err pssh_host_check(const char *host, char *why, size_t whylen);
+/* Called for each host of a host file with its line number; a non-zero
+ * return stops the reading (pssh_hosts_read_file then returns PSSH_E_INVAL). */
+typedef int pssh_host_fn(const char *host, unsigned line, void *userdata);
+/* Reads a host file ("-" is stdin): one host per line, blank lines and '#'
+ * comments (whole line or after the host) ignored, surrounding blanks
+ * trimmed. Stops at the first malformed host with PSSH_E_HOST_ARG and
+ * "FILE:LINE: reason" in why; PSSH_E_IO when the file cannot be read. */
+PSSH_API pssh_err pssh_hosts_read_file(const char *path, pssh_host_fn *fn, void *userdata, char *why,
+                                       size_t whylen);
+
+/* ------------------------------------------------------------------------ */
 /* Many hosts (parallel-ssh's ParallelSSHClient)                            */
 /* One connection per host entry (duplicates stay distinct), all on one loop
  * and one thread. Outputs come back in host order. Releasing the parallel
  * client disconnects nothing an output still holds. */
 
-/* A line from any host as it arrives (stream is stdout or stderr; no "\n";
- * line is not NUL terminated and is valid during the call only). */
+/* A line from any host as it arrives, with its line ending exactly as sent
+ * ("\n" or "\r\n"; none on a last line without one, or on a piece of a line
+ * longer than the buffer limit), so concatenating a stream's lines gives its
+ * bytes exactly. stream is stdout or stderr; line is not NUL terminated and
+ * is valid during the call only. */
 typedef void pssh_line_fn(pssh_output *o, size_t host, pssh_stream stream, const char *line,
                           size_t len, void *userdata);
 /* A host's command is over (exited, or failed: see pssh_output_error). */

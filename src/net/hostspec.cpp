@@ -28,11 +28,19 @@ bool valid_name(const std::string &h, bool v6)
 {
     if (h.empty() || h.size() > 253)
         return false;
+    bool zone = false; // after '%': an interface name
     for (char c : h) {
         unsigned char u = static_cast<unsigned char>(c);
+        if (v6 && !zone) {
+            if (isxdigit(u) || c == ':' || c == '.')
+                continue;
+            if (c == '%') {
+                zone = true;
+                continue;
+            }
+            return false;
+        }
         if (isalnum(u) || c == '-' || c == '.' || c == '_')
-            continue;
-        if (v6 && (c == ':' || c == '%'))
             continue;
         return false;
     }

@@ -221,15 +221,14 @@ int Reactor::run_once(int timeout_ms)
         }
         // Looked up per event: an earlier handler in this batch may have
         // removed (or replaced) this registration.
+        // Only what the owner watches now: it may have paused or changed its
+        // interest earlier in this batch. Hangups report both directions,
+        // so a watched one is always among them.
         Slot *s = lookup(evs[i].key);
         if (!s)
             continue;
-        unsigned ev = evs[i].events & (s->events ? s->events : 0u);
-        // Hangups report both directions; deliver what the owner watches,
-        // or everything if the watch mask does not cover it.
-        if (!ev)
-            ev = evs[i].events;
-        s->h->on_io(ev);
+        if (unsigned ev = evs[i].events & s->events)
+            s->h->on_io(ev);
     }
     timers_.fire_expired(now_ns());
     run_deferred();

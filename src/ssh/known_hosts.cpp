@@ -1,5 +1,6 @@
 #include "known_hosts.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -12,11 +13,16 @@ namespace pssh {
 
 namespace {
 
+// As OpenSSH does: host names are case-insensitive, and ssh lowercases them
+// before hashing or writing them.
 std::string lookup_name(const std::string &host, int port)
 {
+    std::string h = host;
+    for (char &c : h)
+        c = char(tolower(static_cast<unsigned char>(c)));
     if (port == 22)
-        return host;
-    return "[" + host + "]:" + std::to_string(port);
+        return h;
+    return "[" + h + "]:" + std::to_string(port);
 }
 
 std::string b64encode(std::string_view in)

@@ -410,7 +410,7 @@ void Output::deliver(int s)
     const char *line;
     size_t len;
     // The sink may go away during a call (its owner released there).
-    while (streaming() && b.take_line(stream_over(s), &line, &len)) {
+    while (streaming() && b.take_raw_line(stream_over(s), &line, &len)) {
         sink_->on_line(*this, pssh_stream(s), line, len);
         b.borrow_end();
     }

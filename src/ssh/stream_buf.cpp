@@ -16,7 +16,7 @@ void StreamBuf::clear() noexcept
     free(data_);
     data_ = nullptr;
     start_ = end_ = cap_ = scan_ = 0;
-    borrowed_ = false;
+    borrowed_ = cut_ = false;
 }
 
 char *StreamBuf::write_ptr(size_t want, size_t *avail) noexcept
@@ -56,9 +56,30 @@ char *StreamBuf::write_ptr(size_t want, size_t *avail) noexcept
     return data_ + end_;
 }
 
+// After a line was cut at the limit, the "\n" (or "\r\n") that ends it
+// belongs to the pieces already returned, not to an empty line of its own.
+// False while a lone "\r" cannot be told apart yet.
+bool StreamBuf::skip_cut_end(bool at_eof) noexcept
+{
+    if (!cut_ || empty())
+        return !cut_ || at_eof;
+    if (data_[start_] == '\n') {
+        start_++;
+    } else if (data_[start_] == '\r') {
+        if (size() < 2 && !at_eof)
+            return false;
+        if (size() >= 2 && data_[start_ + 1] == '\n')
+            start_ += 2;
+    }
+    cut_ = false;
+    if (scan_ < start_)
+        scan_ = start_;
+    return true;
+}
+
 bool StreamBuf::has_line(bool at_eof) noexcept
 {
-    if (empty())
+    if (!skip_cut_end(at_eof) || empty())
         return false;
     if (at_eof || size() >= limit_)
         return true;
@@ -72,7 +93,7 @@ bool StreamBuf::has_line(bool at_eof) noexcept
 
 bool StreamBuf::take_line(bool at_eof, const char **line, size_t *len) noexcept
 {
-    if (empty())
+    if (!skip_cut_end(at_eof) || empty())
         return false;
     if (scan_ < start_)
         scan_ = start_;
@@ -84,8 +105,13 @@ bool StreamBuf::take_line(bool at_eof, const char **line, size_t *len) noexcept
         skip = n + 1;
         if (n > 0 && data_[start_ + n - 1] == '\r')
             n--;
-    } else if (at_eof || size() >= limit_) {
-        n = skip = size() < limit_ ? size() : limit_;
+    } else if (size() >= limit_) { // a piece of a longer line
+        n = skip = limit_;
+        if (n > 1 && data_[start_ + n - 1] == '\r')
+            n = skip = n - 1; // keep a "\r\n" split here together
+        cut_ = true;
+    } else if (at_eof) {
+        n = skip = size();
     } else {
         scan_ = end_;
         return false;
@@ -100,9 +126,37 @@ bool StreamBuf::take_line(bool at_eof, const char **line, size_t *len) noexcept
     return true;
 }
 
+bool StreamBuf::take_raw_line(bool at_eof, const char **line, size_t *len) noexcept
+{
+    if (empty())
+        return false;
+    if (scan_ < start_)
+        scan_ = start_;
+    const char *nl = static_cast<const char *>(memchr(data_ + scan_, '\n', end_ - scan_));
+    size_t n;
+    if (nl)
+        n = size_t(nl - (data_ + start_)) + 1;
+    else if (size() >= limit_)
+        n = limit_;
+    else if (at_eof)
+        n = size();
+    else {
+        scan_ = end_;
+        return false;
+    }
+    *line = data_ + start_;
+    *len = n;
+    start_ += n;
+    scan_ = start_;
+    borrowed_ = true;
+    return true;
+}
+
 size_t StreamBuf::take(void *dst, size_t cap) noexcept
 {
     size_t n = size() < cap ? size() : cap;
+    if (n == 0)
+        return 0;
     memcpy(dst, data_ + start_, n);
     start_ += n;
     if (scan_ < start_)

@@ -31,6 +31,9 @@ public:
     // a line too; a line as long as the limit comes out in pieces. The bytes
     // stay valid until the next take or borrow_end().
     bool take_line(bool at_eof, const char **line, size_t *len) noexcept;
+    // The same, but the line keeps its ending ("\n", "\r\n") and nothing is
+    // dropped: concatenated, raw lines are the stream's bytes.
+    bool take_raw_line(bool at_eof, const char **line, size_t *len) noexcept;
     // True when take_line would succeed (scans only new bytes).
     bool has_line(bool at_eof) noexcept;
     size_t take(void *dst, size_t cap) noexcept;
@@ -53,6 +56,8 @@ private:
     size_t scan_ = 0; // bytes before scan_ hold no '\n'
     size_t limit_;
     bool borrowed_ = false;
+    bool cut_ = false; // the last line returned was cut at the limit
+    bool skip_cut_end(bool at_eof) noexcept;
 };
 
 } // namespace pssh
