@@ -3,7 +3,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build test demo install bench soak asan valgrind clean
+.PHONY: all deps build test demo install bench soak asan valgrind fuzz clean
 
 all: build
 
@@ -42,3 +42,7 @@ valgrind: deps $(BUILD)/build.ninja
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
+
+# libFuzzer harnesses (clang); SECONDS per target, default 60.
+fuzz: deps
+	tests/fuzz/run-fuzz $(SECONDS)

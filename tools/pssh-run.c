@@ -36,7 +36,8 @@ typedef struct {
     enum mode mode;
     const char *outdir, *errdir;
     int quiet;
-    int progress; /* -1: on a tty */
+    int progress; /* summary at the end; -1: when stderr is a tty */
+    int live;     /* the progress line itself: only on a tty */
     char *command;
     host_state *hosts;
     size_t n, finished, failed, nonzero;
@@ -189,7 +190,7 @@ static void on_exit_cb(pssh_output *o, size_t i, void *ud)
     st->finished++;
     if (pssh_output_error(o)) {
         st->failed++;
-        if (st->progress > 0)
+        if (st->live)
             fputs("\r\033[K", stderr);
         /* The message names the host, phase and cause already. */
         fprintf(stderr, "%s [%s]\n", pssh_output_error_message(o), pssh_err_name(pssh_output_error(o)));
@@ -206,7 +207,7 @@ static void on_exit_cb(pssh_output *o, size_t i, void *ud)
     }
     if (st->mode == MODE_JSON && !st->quiet)
         print_json(o, i, h);
-    if (st->progress > 0)
+    if (st->live)
         show_progress(st, st->finished == st->n);
 }
 
@@ -252,7 +253,7 @@ static const char *slowest_phase(const pssh_timings *t, double *ms)
 
 static void print_summary(run_state *st, pssh_output **outs, double wall)
 {
-    if (st->progress > 0)
+    if (st->live)
         fputs("\r\033[K", stderr);
     size_t ok = st->n - st->failed - st->nonzero;
     fprintf(stderr, "%s: %zu hosts in %.2f s: %zu ok, %zu exited non-zero, %zu failed\n", prog, st->n,
@@ -370,6 +371,7 @@ static void parse(run_state *st, int argc, char **argv)
             cli_usage_error(prog, "cannot create %s: %s", d, strerror(errno));
     if (st->progress < 0)
         st->progress = isatty(2) && !st->quiet;
+    st->live = st->progress && isatty(2);
 }
 
 int main(int argc, char **argv)
