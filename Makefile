@@ -43,6 +43,6 @@ valgrind: deps $(BUILD)/build.ninja
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan
 
-# libFuzzer harnesses (clang); SECONDS per target, default 60.
+# libFuzzer harnesses (clang); FUZZ_SECONDS per target, default 60.
 fuzz: deps
-	tests/fuzz/run-fuzz $(SECONDS)
+	tests/fuzz/run-fuzz $(FUZZ_SECONDS)
