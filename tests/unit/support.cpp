@@ -56,6 +56,28 @@ std::string base64(std::string_view bytes)
     return out;
 }
 
+std::string unbase64(std::string_view text)
+{
+    std::string out;
+    unsigned acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        if (c == '=')
+            break;
+        const char *abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *at = c ? strchr(abc, c) : nullptr;
+        if (!at)
+            cr_assert_fail("unbase64: bad character in \"%s\"", std::string(text).c_str());
+        acc = (acc << 6) | unsigned(at - abc);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += char((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
 TempDir::TempDir()
 {
     const char *base = getenv("TMPDIR");

@@ -15,6 +15,8 @@ std::string show(std::string_view s);
 // Standard base64, written here so tests do not check the library's encoder
 // against itself.
 std::string base64(std::string_view bytes);
+// Its inverse, for pasted keys; aborts the test on malformed input.
+std::string unbase64(std::string_view text);
 
 // A fresh directory under $TMPDIR (or /tmp), removed with its files.
 class TempDir {
