@@ -66,7 +66,8 @@ bool StreamBuf::skip_cut_end(bool at_eof) noexcept
     if (data_[start_] == '\n') {
         start_++;
     } else if (data_[start_] == '\r') {
-        if (size() < 2 && !at_eof)
+        // Wait for the byte after it, unless none can come (EOF, or no room).
+        if (size() < 2 && !at_eof && !full())
             return false;
         if (size() >= 2 && data_[start_ + 1] == '\n')
             start_ += 2;
