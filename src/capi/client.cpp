@@ -9,14 +9,6 @@ using pssh::capi::guard;
 using pssh::capi::unwrap;
 using pssh::capi::wrap;
 
-namespace pssh::capi {
-const Config *config_of(const pssh_config *c);
-}
-
-namespace {
-bool opts_ok(const pssh_cmd_opts *o) { return !o || o->version == PSSH_CMD_OPTS_VERSION; }
-} // namespace
-
 extern "C" {
 
 PSSH_API pssh_err pssh_client_new(pssh_loop *loop, const char *host, const pssh_config *cfg,
@@ -63,7 +55,7 @@ PSSH_API pssh_err pssh_client_run_command(pssh_client *c, const char *cmd, const
     if (out)
         *out = nullptr;
     Client *cl = unwrap<Client>(c);
-    if (!cl || !cmd || !out || !opts_ok(opts))
+    if (!cl || !cmd || !out || !pssh::capi::cmd_opts_ok(opts))
         return PSSH_E_INVAL;
     return guard([&] {
         Output *o = nullptr;

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <new>
 
+namespace pssh {
+struct Config;
+}
+
 namespace pssh::capi {
 
 template <class F> pssh_err guard(F &&f) noexcept
@@ -31,6 +35,11 @@ template <class T, class H> const T *unwrap(const H *h) noexcept
     return t && t->magic == T::kMagic ? t : nullptr;
 }
 template <class H, class T> H *wrap(T *t) noexcept { return reinterpret_cast<H *>(t); }
+
+// The Config inside a public pssh_config (nullptr if not a live one).
+const Config *config_of(const pssh_config *c);
+
+inline bool cmd_opts_ok(const pssh_cmd_opts *o) { return !o || o->version == PSSH_CMD_OPTS_VERSION; }
 
 // A C caller may pass any int as an enum: read it as an int, since loading an
 // out-of-range value as the C++ enum type is undefined.

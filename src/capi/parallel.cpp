@@ -9,14 +9,6 @@ using pssh::capi::guard;
 using pssh::capi::unwrap;
 using pssh::capi::wrap;
 
-namespace pssh::capi {
-const Config *config_of(const pssh_config *c);
-}
-
-namespace {
-bool opts_ok(const pssh_cmd_opts *o) { return !o || o->version == PSSH_CMD_OPTS_VERSION; }
-} // namespace
-
 extern "C" {
 
 PSSH_API pssh_err pssh_parallel_new(pssh_loop *loop, const char *const *hosts, size_t n,
@@ -111,7 +103,7 @@ PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd, c
                                             pssh_output **outs)
 {
     Parallel *x = unwrap<Parallel>(p);
-    if (!x || !cmd || !opts_ok(opts))
+    if (!x || !cmd || !pssh::capi::cmd_opts_ok(opts))
         return PSSH_E_INVAL;
     return guard([&] { return x->run(&cmd, 1, false, opts, reinterpret_cast<Output **>(outs)); });
 }
@@ -120,7 +112,7 @@ PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const
                                              const pssh_cmd_opts *opts, pssh_output **outs)
 {
     Parallel *x = unwrap<Parallel>(p);
-    if (!x || (!cmds && ncmds) || !opts_ok(opts))
+    if (!x || (!cmds && ncmds) || !pssh::capi::cmd_opts_ok(opts))
         return PSSH_E_INVAL;
     for (size_t i = 0; i < ncmds; i++)
         if (!cmds[i])

@@ -9,15 +9,10 @@ pssh_output *as_public(Output *o) { return reinterpret_cast<pssh_output *>(o); }
 pssh_err Parallel::create(Loop *loop, const char *const *hosts, size_t n, const Config *defaults,
                           const Config *const *host_cfgs, Parallel **out)
 {
-    Ref<Loop> l;
-    if (loop) {
-        l = Ref<Loop>::share(loop);
-    } else {
-        pssh_err err;
-        l = Ref<Loop>::adopt(Loop::create(&err));
-        if (!l)
-            return err;
-    }
+    pssh_err err;
+    Ref<Loop> l = Loop::given_or_new(loop, &err);
+    if (!l)
+        return err;
     auto p = Ref<Parallel>::adopt(new Parallel(std::move(l)));
     p->hosts_.resize(n);
     for (size_t i = 0; i < n; i++) {

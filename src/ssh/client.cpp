@@ -53,15 +53,10 @@ pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *o, CommandSpec 
 
 pssh_err Client::create(Loop *loop, const char *host, const Config *cfg, Client **out)
 {
-    Ref<Loop> l;
-    if (loop) {
-        l = Ref<Loop>::share(loop);
-    } else {
-        pssh_err err;
-        l = Ref<Loop>::adopt(Loop::create(&err));
-        if (!l)
-            return err;
-    }
+    pssh_err err;
+    Ref<Loop> l = Loop::given_or_new(loop, &err);
+    if (!l)
+        return err;
     Ref<Settings> st;
     std::string why;
     if (pssh_err rc = build_settings(host, nullptr, cfg, st, &why); rc != PSSH_OK)

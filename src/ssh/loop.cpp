@@ -63,6 +63,12 @@ Loop *Loop::create(pssh_err *err)
     return l;
 }
 
+Ref<Loop> Loop::given_or_new(Loop *given, pssh_err *err)
+{
+    *err = PSSH_OK;
+    return given ? Ref<Loop>::share(given) : Ref<Loop>::adopt(create(err));
+}
+
 Loop::~Loop()
 {
     magic = 0;

@@ -20,6 +20,8 @@ public:
 
     // nullptr with *err set on failure.
     static Loop *create(pssh_err *err);
+    // The caller's loop (a new reference), or a new one when it gave none.
+    static Ref<Loop> given_or_new(Loop *given, pssh_err *err);
 
     Reactor &reactor() noexcept { return reactor_; }
     Resolver &resolver();
