@@ -35,6 +35,7 @@ struct host_stat {
     int exit_code;
     int stderr_lines;
     int partial; /* last piece seen had no line ending */
+    double exit_at; /* wall_s() when the exit callback ran */
 };
 
 struct run {
@@ -84,6 +85,7 @@ static void on_exit_cb(pssh_output *o, size_t host, void *ud)
     if (host >= r->n)
         return;
     r->h[host].exits++;
+    r->h[host].exit_at = wall_s();
     r->h[host].lines += r->h[host].partial;
     r->h[host].partial = 0;
     r->h[host].exit_code = pssh_output_exit_code(o);
@@ -180,12 +182,20 @@ int main(int argc, char **argv)
             bad_lines++;
         }
         ok += good;
-        if (!good && shown++ < 10)
-            fprintf(stderr, "pssh_bench: host %s: error %s (%s) exit=%d exits=%d lines=%ld%s\n",
+        if (!good && shown++ < 10) {
+            pssh_timings t = {-1, -1, -1, -1, -1};
+            if (outs[i])
+                pssh_output_timings(outs[i], &t);
+            fprintf(stderr,
+                    "pssh_bench: host %s: error %s (%s) exit=%d exits=%d lines=%ld%s; ms: connect %.0f "
+                    "handshake %.0f auth %.0f exec %.0f run %.0f; at %.1f s into the run\n",
                     hosts[i], pssh_err_name(he),
                     outs[i] ? pssh_output_error_message(outs[i])
                             : pssh_parallel_host_error_message(p, (size_t)i),
-                    code, r.h[i].exits, r.h[i].lines, expect >= 0 ? "" : " (not checked)");
+                    code, r.h[i].exits, r.h[i].lines, expect >= 0 ? "" : " (not checked)",
+                    t.connect_ms, t.handshake_ms, t.auth_ms, t.exec_ms, t.run_ms,
+                    r.h[i].exit_at - w0);
+        }
     }
 
     for (long i = 0; i < n; i++)
