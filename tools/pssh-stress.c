@@ -24,7 +24,7 @@ static void usage(void)
            "Stress:\n"
            "      --cycles C                 connections to make in all (default 1000)\n"
            "      --concurrency K            connections in flight at once (default 20)\n"
-           "  -q, --quiet                    only the verdict\n"
+           "  -q, --quiet                    no line per failed cycle (mismatches are always shown)\n"
            "      --version, --help\n\n"
            "Exit status: 0 all good; 1 a mismatch or descriptor growth; 2 a cycle failed\n"
            "(connect, auth, timeout...); 64 usage error.\n",
@@ -83,7 +83,11 @@ static pssh_parallel *wave(pssh_loop *loop, const cli_conn *c, pssh_config *cfg,
         exit(70);
     }
     pssh_parallel_set_stop_on_errors(p, 0);
-    pssh_parallel_run_commands(p, (const char *const *)cmds, k, NULL, outs);
+    if (c->fanout)
+        pssh_parallel_set_pool_size(p, c->fanout);
+    pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
+    opts.timeout_ms = c->command_timeout_ms;
+    pssh_parallel_run_commands(p, (const char *const *)cmds, k, &opts, outs);
     return p;
 }
 

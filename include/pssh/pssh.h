@@ -23,6 +23,9 @@
  * - Timeouts are in milliseconds. Which timeout bounds what:
  *     config timeout     each connection attempt: resolve + TCP connect +
  *                        SSH handshake + host key check + authentication;
+ *                        and, for each command, opening its channel through
+ *                        exec (0 = no limit: a silent host then waits for
+ *                        ever);
  *     retries, delay     further attempts after a failed one (not after a
  *                        refusal, an authentication or a host key failure);
  *     command timeout    one command, from exec until it exits (0 = none);
@@ -143,7 +146,9 @@ PSSH_API pssh_err pssh_loop_run_once(pssh_loop *loop, int timeout_ms);
 /* Run until nothing is left to do (no connection in progress, no command
  * running, no timer) or timeout_ms passes (PSSH_E_TIMEOUT; -1: no limit). */
 PSSH_API pssh_err pssh_loop_run(pssh_loop *loop, int timeout_ms);
-/* Wake a loop blocked in run/run_once. Safe from any thread. */
+/* Make a pssh_loop_run_once() blocked in another thread return (a
+ * pssh_loop_run() checks its condition and goes on waiting). Safe from any
+ * thread. */
 PSSH_API pssh_err pssh_loop_wakeup(pssh_loop *loop);
 
 /* ------------------------------------------------------------------------ */
@@ -169,13 +174,16 @@ PSSH_API pssh_err pssh_config_set_port(pssh_config *cfg, int port);
 /* Password for "password" and "keyboard-interactive" authentication. */
 PSSH_API pssh_err pssh_config_set_password(pssh_config *cfg, const char *password);
 /* Private key file (OpenSSH or PEM; ed25519 or ECDSA with libssh2 1.10),
- * read when a connection starts. passphrase may be NULL. */
+ * read when a connection starts. passphrase may be NULL; it is also used for
+ * the identity files. */
 PSSH_API pssh_err pssh_config_set_pkey_file(pssh_config *cfg, const char *path,
                                             const char *passphrase);
 /* Private key held in memory (copied). passphrase may be NULL. */
 PSSH_API pssh_err pssh_config_set_pkey_memory(pssh_config *cfg, const void *data, size_t len,
                                               const char *passphrase);
-/* A further key file tried after the private key (repeatable). */
+/* A further key file tried after the private key (repeatable). Like the
+ * private key, it must be readable: a missing one fails the connection with
+ * PSSH_E_PKEY. A per-host list replaces the default list. */
 PSSH_API pssh_err pssh_config_add_identity_file(pssh_config *cfg, const char *path);
 /* Use the ssh-agent at $SSH_AUTH_SOCK (default on when it is set). */
 PSSH_API pssh_err pssh_config_set_agent(pssh_config *cfg, int enable);
@@ -254,7 +262,8 @@ PSSH_API pssh_err pssh_client_execute(pssh_client *c, const char *cmd, const pss
 PSSH_API pssh_err pssh_client_disconnect(pssh_client *c)
     PSSH_DEPRECATED("0.1", "release the client and its outputs instead");
 /* The last error of this client: "host: phase: cause" ("" if none). Valid
- * until the next call on the client. */
+ * until the next call on the client. pssh_client_connect() waits at most
+ * (retries + 1) x (config timeout + retry delay). */
 PSSH_API const char *pssh_client_error_message(const pssh_client *c);
 /* The host as given, and its alias (the host if no alias was set). */
 PSSH_API const char *pssh_client_host(const pssh_client *c);
@@ -302,15 +311,19 @@ PSSH_API const char *pssh_output_alias(const pssh_output *o);
  * timeout loses nothing: the partial line stays for the next read. Lines
  * longer than the buffer limit are returned in pieces of that size. On a
  * failed host, the error class (e.g. PSSH_E_LOST) once the buffered output
- * has been read. */
+ * has been read. PSSH_E_FULL: the other stream's buffer is at its limit,
+ * so the host is held back (the two streams share one SSH window) until the
+ * other stream is read. */
 PSSH_API pssh_err pssh_output_read_line(pssh_output *o, pssh_stream stream, const char **line,
                                         size_t *len, int timeout_ms);
 /* Raw bytes of a stream: waits for at least one byte, copies at most cap
  * into buf, *n gets the count. Same returns and timeouts as read_line. */
 PSSH_API pssh_err pssh_output_read(pssh_output *o, pssh_stream stream, void *buf, size_t cap,
                                    size_t *n, int timeout_ms);
-/* Write all of buf to the command's stdin. *written (may be NULL) counts
- * what was sent even on timeout. */
+/* Write all of buf to the command's stdin (copied). *written (may be NULL)
+ * counts what was sent by the time the call returns; on PSSH_E_TIMEOUT the
+ * rest stays queued, in order, and is sent in the background: do not write
+ * it again. PSSH_E_STATE: stdin was closed, or the command stopped reading. */
 PSSH_API pssh_err pssh_output_write_stdin(pssh_output *o, const void *buf, size_t len,
                                           int timeout_ms, size_t *written);
 /* Send EOF on stdin. Further writes return PSSH_E_STATE. */
@@ -413,8 +426,9 @@ PSSH_API pssh_err pssh_parallel_set_callbacks(pssh_parallel *p, pssh_line_fn *on
  * failed (or at the first failure when stop_on_errors is on). outs may be
  * NULL, or an array of pssh_parallel_size() entries that receives one
  * output per host in host order, each to be released with
- * pssh_output_unref (failed hosts included). The connections stay for the
- * next run. */
+ * pssh_output_unref (failed hosts included); it is filled whenever the run
+ * began (PSSH_OK or a host's error class) and untouched on argument errors
+ * (PSSH_E_INVAL, PSSH_E_HOST_ARG). The connections stay for the next run. */
 PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd,
                                             const pssh_cmd_opts *opts, pssh_output **outs);
 /* One command per host (parallel-ssh's host_args): ncmds must equal the
@@ -435,7 +449,8 @@ PSSH_API pssh_err pssh_parallel_join(pssh_parallel *p, int timeout_ms, int consu
                                      size_t *unfinished);
 /* 1 when every command of the last run is over. */
 PSSH_API int pssh_parallel_finished(const pssh_parallel *p);
-/* The first failure of the last run_command/connect_auth ("" if none). */
+/* The first failure of the last run_command/connect_auth ("" if none).
+ * This and the host messages below are valid until the loop runs again. */
 PSSH_API const char *pssh_parallel_error_message(const pssh_parallel *p);
 /* Host i's result in the last run_command/connect_auth (PSSH_OK if none). */
 PSSH_API pssh_err pssh_parallel_host_error(const pssh_parallel *p, size_t i);
