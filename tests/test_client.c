@@ -468,3 +468,27 @@ Test(client, host_dies_mid_output)
     pssh_output_unref(o);
     pssh_client_unref(c);
 }
+
+/* Lines exactly as long as a tiny buffer limit, CRLF endings: every line
+ * comes out whole, without empty extras, and reading never stalls (a cut
+ * line's ending frees room that must wake the reader). */
+Test(client, lines_at_the_buffer_limit_never_stall)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
+    opts.buffer_limit = 4;
+    pssh_output *o = fleet_run(c, "for i in $(seq 1 3000); do printf 'abcd\\r\\nwxyz\\n'; done", &opts);
+    const char *line;
+    size_t len;
+    long n = 0;
+    pssh_err rc;
+    while ((rc = pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000)) == PSSH_OK) {
+        const char *want = n % 2 ? "wxyz" : "abcd";
+        cr_assert(len == 4 && !memcmp(line, want, 4), "line %ld: '%.*s'", n, (int)len, line);
+        n++;
+    }
+    cr_assert_eq(rc, PSSH_EOF, "%s", pssh_err_name(rc));
+    cr_assert_eq(n, 6000);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}

@@ -54,7 +54,7 @@ bool wildcard_match(std::string_view s, std::string_view p)
 {
     size_t si = 0, pi = 0, star = std::string_view::npos, mark = 0;
     while (si < s.size()) {
-        if (pi < p.size() && (p[pi] == '?' || tolower(p[pi]) == tolower(s[si]))) {
+        if (pi < p.size() && (p[pi] == '?' || tolower(static_cast<unsigned char>(p[pi])) == tolower(static_cast<unsigned char>(s[si])))) {
             si++;
             pi++;
         } else if (pi < p.size() && p[pi] == '*') {

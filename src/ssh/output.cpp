@@ -325,7 +325,12 @@ bool Output::read_streams(bool *failed)
             size_t avail = 0;
             char *p = b.write_ptr(kReadChunk, &avail);
             if (!p) {
-                set_held(true); // full: the window holds the host back
+                // Full: the window holds the host back. Not full: a line the
+                // caller still borrows blocks the room; its next read frees it.
+                if (b.full())
+                    set_held(true);
+                else
+                    starved_[s] = true;
                 continue;
             }
             ssize_t n = libssh2_channel_read_ex(ch_, s, p, avail);
@@ -423,6 +428,16 @@ Nanos Output::read_deadline(int timeout_ms) const noexcept
     return spec_.read_timeout_ms > 0 ? deadline_after_ms(spec_.read_timeout_ms) : kNever;
 }
 
+void Output::end_borrow(int s) noexcept
+{
+    bufs_[s].borrow_end();
+    if (starved_[s]) {
+        starved_[s] = false;
+        if (!finished())
+            session_->kick();
+    }
+}
+
 void Output::resume_if_full(int s, bool was_full) noexcept
 {
     if (was_full && !bufs_[s].full() && !finished()) {
@@ -444,14 +459,14 @@ pssh_err Output::read_line(pssh_stream st, const char **line, size_t *len, int t
     int s = int(st);
     StreamBuf &b = bufs_[s];
     StreamBuf &other = bufs_[1 - s];
-    b.borrow_end();
+    end_borrow(s);
     Nanos deadline = read_deadline(timeout_ms);
     for (;;) {
         bool was_full = b.full();
-        if (b.take_line(stream_over(s), line, len)) {
-            resume_if_full(s, was_full);
+        bool got = b.take_line(stream_over(s), line, len);
+        resume_if_full(s, was_full); // even without a line: a cut line's ending may have gone
+        if (got)
             return PSSH_OK;
-        }
         if (stream_over(s))
             return fail_ ? fail_.code : PSSH_EOF;
         // The streams share one window: with the other one full, this one
@@ -470,7 +485,7 @@ pssh_err Output::read(pssh_stream st, void *buf, size_t cap, size_t *n, int time
     int s = int(st);
     StreamBuf &b = bufs_[s];
     StreamBuf &other = bufs_[1 - s];
-    b.borrow_end();
+    end_borrow(s);
     *n = 0;
     Nanos deadline = read_deadline(timeout_ms);
     for (;;) {

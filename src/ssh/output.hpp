@@ -107,6 +107,7 @@ private:
     bool stream_over(int s) const noexcept { return eof_[s] || finished(); }
     Nanos read_deadline(int timeout_ms) const noexcept;
     void resume_if_full(int s, bool was_full) noexcept;
+    void end_borrow(int s) noexcept;
     void set_held(bool held);
     bool streaming() const noexcept { return sink_ && sink_->streams(); }
 
@@ -116,6 +117,7 @@ private:
     _LIBSSH2_CHANNEL *ch_ = nullptr;
     StreamBuf bufs_[2];
     bool eof_[2] = {false, false};
+    bool starved_[2] = {false, false}; // reading stopped by a borrowed line
     std::string pending_; // stdin bytes not yet taken by libssh2
     size_t pending_off_ = 0;
     uint64_t stdin_queued_ = 0, stdin_sent_ = 0; // totals since exec
