@@ -473,8 +473,13 @@ pssh_err Output::read_line(pssh_stream st, const char **line, size_t *len, int t
         // cannot move until the caller reads the other.
         if (other.full())
             return PSSH_E_FULL;
-        pssh_err rc = session_->loop().run_until(
-            [&] { return b.has_line(stream_over(s)) || stream_over(s) || other.full(); }, deadline);
+        auto ready = [&] {
+            bool was_full = b.full();
+            bool line_ready = b.has_line(stream_over(s)); // may drop a cut line's ending
+            resume_if_full(s, was_full);
+            return line_ready || stream_over(s) || other.full();
+        };
+        pssh_err rc = session_->loop().run_until(ready, deadline);
         if (rc != PSSH_OK && !b.has_line(stream_over(s)) && !stream_over(s))
             return rc;
     }
