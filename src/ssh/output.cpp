@@ -175,16 +175,29 @@ void Output::fail(pssh_err code, const std::string &msg)
         sink_->on_done(*this);
 }
 
+// libssh2 1.10's _libssh2_packet_require(v) returns -1 ("no packet
+// available yet") when a read completes without the awaited reply: a
+// spurious LIBSSH2_ERROR_SOCKET_NONE on a live connection, seen under heavy
+// load. Only a socket that is really gone makes -1 a lost connection.
+bool Output::spurious(long rc)
+{
+    if (rc != LIBSSH2_ERROR_SOCKET_NONE || spurious_ >= kMaxSpurious || !session_->socket_alive())
+        return false;
+    spurious_++;
+    session_->loop().log(PSSH_LOG_DEBUG, "%s: libssh2 said -1 on a live connection (%s): going on",
+                         session_->settings().display.c_str(), libssh2_message(session_->raw()).c_str());
+    return true;
+}
+
 bool Output::fail_io(long rc, const char *what)
 {
     Session &s = *session_;
-    std::string why = libssh2_message(s.raw());
+    std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
     if (transport_error(rc)) {
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
         fail(PSSH_E_LOST, s.failure().msg);
     } else {
-        fail(PSSH_E_CHANNEL, s.settings().display + ": " + what + ": " + why + " (libssh2 error " +
-                                 std::to_string(rc) + ")");
+        fail(PSSH_E_CHANNEL, s.settings().display + ": " + what + ": " + why);
     }
     return false;
 }
@@ -213,6 +226,8 @@ bool Output::step()
                 int e = libssh2_session_last_errno(s.raw());
                 if (e == LIBSSH2_ERROR_EAGAIN)
                     return true;
+                if (spurious(e))
+                    return true; // libssh2 dropped that open: the next step opens again
                 s.release_open(this);
                 return fail_io(e, "opening a channel");
             }
@@ -223,7 +238,7 @@ bool Output::step()
             int rc = libssh2_channel_request_pty(ch_, "xterm");
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return true;
-            if (rc)
+            if (rc && !spurious(rc)) // spurious: the request went out; its reply is moot
                 return fail_io(rc, "requesting a pty");
             SET_STATE(State::Env);
             break;
@@ -238,7 +253,7 @@ bool Output::step()
                                                    value.c_str(), unsigned(value.size()));
                 if (rc == LIBSSH2_ERROR_EAGAIN)
                     return true;
-                if (rc && transport_error(rc))
+                if (rc && transport_error(rc) && !spurious(rc))
                     return fail_io(rc, "setting the environment");
                 if (rc)
                     s.loop().log(PSSH_LOG_WARN, "%s: server refused env %s (its AcceptEnv)",
@@ -251,7 +266,7 @@ bool Output::step()
             int rc = libssh2_channel_exec(ch_, spec_.command.c_str());
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return true;
-            if (rc)
+            if (rc && !spurious(rc)) // spurious: exec was sent; the output will tell
                 return fail_io(rc, "starting the command");
             t_run_ = now_ns();
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);

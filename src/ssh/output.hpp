@@ -100,6 +100,9 @@ private:
     bool finish();
     void deliver(int stream);
     bool fail_io(long rc, const char *what);
+    bool spurious(long rc);
+    static constexpr int kMaxSpurious = 8;
+    int spurious_ = 0;
     void set_state(State s, int line);
     void hold(bool on) noexcept;
     void start_timer(int ms);

@@ -585,6 +585,15 @@ void Session::on_io(unsigned events)
     run();
 }
 
+bool Session::socket_alive() const noexcept
+{
+    if (fd_ < 0 || over())
+        return false;
+    char c;
+    ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}
+
 // An idle connection keeps reading armed to notice a close by the server.
 // Bytes that are not EOF belong to libssh2 (a keepalive, a global request):
 // they stay in the socket for the next operation, and reading is disarmed.
@@ -593,10 +602,9 @@ void Session::watch_idle(unsigned events)
     if (!(events & EV_READ) || !outputs_.empty() || !orphans_.empty() || user_waiting_)
         return;
     char c;
-    ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+    if (!socket_alive())
         mark_dead("connection closed by the server while idle");
-    else if (n > 0)
+    else if (recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
         idle_data_ = true;
 }
 

@@ -76,6 +76,8 @@ public:
     void orphan_open(Output *o) noexcept;
     // A channel nobody reads any more: closed and freed in the background.
     void adopt_channel(_LIBSSH2_CHANNEL *ch);
+    // False once the peer closed the socket or it failed (peeks, no read).
+    bool socket_alive() const noexcept;
     // The transport failed under a channel: every flow on it is over.
     void mark_dead(const std::string &why);
     // Step everything on the next loop turn (e.g. buffered data to deliver).
