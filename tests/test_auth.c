@@ -349,3 +349,36 @@ Test(hostkey, key_type_known_is_preferred)
     kh = known_hosts_with("kh_ecdsa_only", body);
     cr_assert_eq(try_connect(fleet_host(1), policy_config(kh, PSSH_HOSTKEY_STRICT), msg, sizeof msg), PSSH_OK, "%s", msg);
 }
+
+/* Keys signed by libpssh itself (parsed once per loop): ECDSA of each curve
+ * in OpenSSH, PEM and PKCS#8 form, and ed25519 in PKCS#8 form. Each key is
+ * made for the test and authorized on the fleet. */
+Test(auth, keys_of_every_supported_format)
+{
+    const char *cases[][2] = {
+        {"t_ecdsa256", "ssh-keygen -q -t ecdsa -b 256 -N '' -f %s"},
+        {"t_ecdsa384_pem", "ssh-keygen -q -t ecdsa -b 384 -m PEM -N '' -f %s"},
+        {"t_ecdsa521_pkcs8", "ssh-keygen -q -t ecdsa -b 521 -m PKCS8 -N '' -f %s"},
+        /* ssh-keygen cannot read PKCS#8 ed25519: the .pub is built from the raw key. */
+        {"t_ed25519_pkcs8", "openssl genpkey -algorithm ed25519 -out %s && openssl pkey -in %s -pubout -outform DER | "
+                            "tail -c 32 | python3 -c 'import sys,base64,struct; k=sys.stdin.buffer.read(); "
+                            "t=b\"ssh-ed25519\"; print(\"ssh-ed25519\", base64.b64encode(struct.pack(\">I\",len(t))+t+"
+                            "struct.pack(\">I\",len(k))+k).decode())' > %s.pub"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[256], cmd[1024];
+        snprintf(path, sizeof path, "%s/%s_%d", fleet("FLEET_DIR"), cases[i][0], (int)getpid());
+        unlink(path);
+        snprintf(cmd, sizeof cmd, cases[i][1], path, path, path);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+        snprintf(cmd, sizeof cmd, "cat %s.pub >> %s", path, fleet_path("authorized_keys"));
+        cr_assert_eq(system(cmd), 0);
+        pssh_config *cfg = fleet_config();
+        cr_assert_eq(pssh_config_set_pkey_file(cfg, path, NULL), PSSH_OK);
+        char msg[512];
+        cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_OK, "%s: %s", cases[i][0], msg);
+        /* A second connection on a fresh loop and on the same key works too. */
+        cr_assert_eq(try_connect_with(fleet_host(2), cfg, msg, sizeof msg), PSSH_OK, "%s: %s", cases[i][0], msg);
+        pssh_config_free(cfg);
+    }
+}

@@ -1,5 +1,6 @@
 #include "auth.hpp"
 
+#include "loop.hpp"
 #include "session.hpp"
 
 #include <cstdlib>
@@ -52,7 +53,7 @@ void Authenticator::reset() noexcept
     passphrase_msg_.clear();
 }
 
-pssh_err Authenticator::plan(const Settings &st, std::string *why)
+pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
 {
     reset();
     const Config &c = st.cfg;
@@ -69,6 +70,7 @@ pssh_err Authenticator::plan(const Settings &st, std::string *why)
         }
         if (rc != PSSH_OK)
             return rc;
+        m.signer = loop.signer_for(m.key, pass);
         plan_.push_back(std::move(m));
     }
     for (const std::string &path : c.identity_files) {
@@ -76,6 +78,7 @@ pssh_err Authenticator::plan(const Settings &st, std::string *why)
         pssh_err rc = load_private_key_file(path, pass, m.key, why);
         if (rc != PSSH_OK)
             return rc;
+        m.signer = loop.signer_for(m.key, pass);
         plan_.push_back(std::move(m));
     }
     if (c.agent)
@@ -84,8 +87,10 @@ pssh_err Authenticator::plan(const Settings &st, std::string *why)
         // Best effort, as ssh does: missing or encrypted defaults are skipped.
         for (const char *name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
             Method m{Kind::Key, {}};
-            if (load_private_key_file(home_dir() + "/.ssh/" + name, pass, m.key, nullptr) == PSSH_OK)
+            if (load_private_key_file(home_dir() + "/.ssh/" + name, pass, m.key, nullptr) == PSSH_OK) {
+                m.signer = loop.signer_for(m.key, pass);
                 plan_.push_back(std::move(m));
+            }
         }
     }
     if (c.has(Config::kPassword)) {
@@ -153,8 +158,15 @@ Authenticator::Outcome Authenticator::try_key(_LIBSSH2_SESSION *s, const Setting
     const Config &c = st.cfg;
     const char *pass = c.has_passphrase ? c.passphrase.value.c_str() : nullptr;
     const std::string &key = m.key.data.value;
-    *rc = libssh2_userauth_publickey_frommemory(s, st.user.data(), st.user.size(), nullptr, 0,
-                                                key.data(), key.size(), pass);
+    if (m.signer) {
+        signing_ = m.signer.get();
+        const std::string &pub = m.signer->public_blob();
+        *rc = libssh2_userauth_publickey(s, st.user.c_str(), reinterpret_cast<const unsigned char *>(pub.data()),
+                                         pub.size(), Signer::sign_cb, reinterpret_cast<void **>(&signing_));
+    } else {
+        *rc = libssh2_userauth_publickey_frommemory(s, st.user.data(), st.user.size(), nullptr, 0, key.data(),
+                                                    key.size(), pass);
+    }
     Outcome o = classify(*rc);
     if (o != Outcome::Next)
         return o;

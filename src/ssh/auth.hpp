@@ -6,6 +6,7 @@
 #include "../util/failure.hpp"
 #include "config.hpp"
 #include "pkey.hpp"
+#include "signer.hpp"
 
 #include <string>
 #include <vector>
@@ -25,7 +26,7 @@ public:
 
     // Reads the configured keys. A missing or broken configured key is a
     // final error (PSSH_E_PKEY, PSSH_E_PASSPHRASE, PSSH_E_RESOURCE).
-    pssh_err plan(const Settings &st, std::string *why);
+    pssh_err plan(class Loop &loop, const Settings &st, std::string *why);
     // Server's method list from libssh2_userauth_list.
     void begin(const char *server_methods);
 
@@ -39,7 +40,8 @@ private:
     enum class Kind { Key, Agent, Password, Kbd };
     struct Method {
         Kind kind;
-        PrivateKey key; // Kind::Key
+        PrivateKey key;       // Kind::Key
+        Ref<Signer> signer;   // the key parsed once, when we can
     };
     enum class Outcome { Ok, Again, Next, Fatal };
     Outcome try_key(_LIBSSH2_SESSION *s, const Settings &st, Method &m, int *rc);
@@ -50,6 +52,7 @@ private:
     void note(const std::string &s);
 
     std::vector<Method> plan_;
+    Signer *signing_ = nullptr; // libssh2's sign-callback abstract
     size_t idx_ = 0;
     std::string server_methods_;
     std::string tried_;

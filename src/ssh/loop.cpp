@@ -1,5 +1,9 @@
 #include "loop.hpp"
 
+#include "signer.hpp"
+
+#include <openssl/evp.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -80,6 +84,26 @@ Resolver &Loop::resolver()
     if (!resolver_)
         resolver_ = std::make_unique<Resolver>(reactor_);
     return *resolver_;
+}
+
+Ref<Signer> Loop::signer_for(const PrivateKey &key, const Secret *passphrase)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    const std::string &pass = passphrase ? passphrase->value : std::string();
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
+              EVP_DigestUpdate(ctx, key.data.value.data(), key.data.value.size()) &&
+              EVP_DigestUpdate(ctx, "\0", 1) && EVP_DigestUpdate(ctx, pass.data(), pass.size()) &&
+              EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return Signer::make(key, passphrase);
+    std::string id(reinterpret_cast<char *>(md), n);
+    auto it = signers_.find(id);
+    if (it == signers_.end())
+        it = signers_.emplace(id, Signer::make(key, passphrase)).first;
+    return it->second;
 }
 
 pssh_err Loop::run_once(int timeout_ms)

@@ -7,6 +7,8 @@
 #include "pssh/pssh.h"
 
 #include <memory>
+#include <string>
+#include <unordered_map>
 
 namespace pssh {
 
@@ -24,6 +26,9 @@ public:
     static Ref<Loop> given_or_new(Loop *given, pssh_err *err);
 
     Reactor &reactor() noexcept { return reactor_; }
+    // The key parsed once for every connection of this loop (nothing when
+    // libssh2 has to handle it).
+    Ref<class Signer> signer_for(const struct PrivateKey &key, const struct Secret *passphrase);
     Resolver &resolver();
 
     void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
@@ -70,6 +75,7 @@ private:
 
     Reactor reactor_;
     std::unique_ptr<Resolver> resolver_;
+    std::unordered_map<std::string, Ref<Signer>> signers_; // by digest of key + passphrase
     pssh_log_fn *log_fn_ = nullptr;
     void *log_ud_ = nullptr;
     pssh_log_level log_max_ = PSSH_LOG_ERROR;

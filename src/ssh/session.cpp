@@ -182,7 +182,7 @@ void Session::start()
         return;
     hold(true);
     std::string why;
-    pssh_err rc = auth_.plan(*st_, &why);
+    pssh_err rc = auth_.plan(*loop_, *st_, &why);
     if (rc != PSSH_OK) {
         fail_.set(rc, st_->display + ": key: " + why);
         SET_STATE(State::Failed);
