@@ -1,5 +1,7 @@
 #include "known_hosts.hpp"
 
+#include "wire.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -23,29 +25,6 @@ std::string lookup_name(const std::string &host, int port)
     if (port == 22)
         return h;
     return "[" + h + "]:" + std::to_string(port);
-}
-
-std::string b64encode(std::string_view in)
-{
-    std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(in.data()), int(in.size()));
-    out.resize(size_t(n));
-    return out;
-}
-
-bool b64decode(std::string_view in, std::string &out)
-{
-    if (in.empty() || in.size() % 4)
-        return false;
-    out.resize(in.size() / 4 * 3);
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(in.data()), int(in.size()));
-    if (n < 0)
-        return false;
-    size_t pad = in.back() == '=' ? (in[in.size() - 2] == '=' ? 2 : 1) : 0;
-    out.resize(size_t(n) - pad);
-    return true;
 }
 
 // OpenSSH's match_pattern: '*' any run, '?' one character. Iterative with
@@ -80,7 +59,7 @@ bool hashed_match(std::string_view entry, const std::string &name)
     if (bar == std::string_view::npos)
         return false;
     std::string salt, want;
-    if (!b64decode(entry.substr(0, bar), salt) || !b64decode(entry.substr(bar + 1), want))
+    if (!base64_decode(entry.substr(0, bar), salt) || !base64_decode(entry.substr(bar + 1), want))
         return false;
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -164,7 +143,7 @@ HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host,
                                  const std::string &keytype, std::string_view blob)
 {
     const std::string name = lookup_name(host, port);
-    const std::string key64 = b64encode(blob);
+    const std::string key64 = base64_encode(blob);
     HostKeyVerdict revoked{HostKeyStatus::NotFound, 0}, match = revoked, mismatch = revoked;
     for_matching(text, name, [&](const Entry &e, int line) {
         if (e.marker == "@revoked") {
@@ -208,7 +187,7 @@ std::vector<std::string> known_key_types(std::string_view text, const std::strin
 std::string known_hosts_line(const std::string &host, int port, const std::string &keytype,
                              std::string_view blob)
 {
-    return lookup_name(host, port) + " " + keytype + " " + b64encode(blob) + "\n";
+    return lookup_name(host, port) + " " + keytype + " " + base64_encode(blob) + "\n";
 }
 
 bool read_small_file(const std::string &path, std::string &out, size_t max_bytes)

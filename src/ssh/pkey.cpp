@@ -1,5 +1,7 @@
 #include "pkey.hpp"
 
+#include "wire.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -14,42 +16,6 @@ namespace pssh {
 namespace {
 
 constexpr size_t kMaxKeyFile = 1 << 20; // no private key is a megabyte
-
-bool base64_decode(std::string_view in, std::string &out)
-{
-    std::string clean;
-    clean.reserve(in.size());
-    for (char c : in)
-        if (!isspace(static_cast<unsigned char>(c)))
-            clean.push_back(c);
-    if (clean.empty() || clean.size() % 4)
-        return false;
-    out.resize(clean.size() / 4 * 3);
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(clean.data()), int(clean.size()));
-    if (n < 0)
-        return false;
-    size_t pad = 0;
-    if (clean.back() == '=')
-        pad = clean[clean.size() - 2] == '=' ? 2 : 1;
-    out.resize(size_t(n) - pad);
-    return true;
-}
-
-// SSH wire "string": uint32 length + bytes.
-bool read_string(std::string_view &p, std::string_view &out)
-{
-    if (p.size() < 4)
-        return false;
-    uint32_t len = (uint32_t(uint8_t(p[0])) << 24) | (uint32_t(uint8_t(p[1])) << 16) |
-                   (uint32_t(uint8_t(p[2])) << 8) | uint32_t(uint8_t(p[3]));
-    p.remove_prefix(4);
-    if (len > p.size())
-        return false;
-    out = p.substr(0, len);
-    p.remove_prefix(len);
-    return true;
-}
 
 // The body between "-----BEGIN <label>-----" and "-----END <label>-----".
 bool pem_body(std::string_view text, std::string_view label, std::string_view &body)
@@ -86,25 +52,15 @@ pssh_err sniff_openssh(PrivateKey &k, std::string_view body, std::string *why)
         return fail(why, PSSH_E_PKEY, k.origin + ": not an openssh-key-v1 private key");
     p.remove_prefix(sizeof kMagic);
     std::string_view cipher, kdf, kdfopts, pub, type;
-    if (!read_string(p, cipher) || !read_string(p, kdf) || !read_string(p, kdfopts) || p.size() < 4)
+    if (!wire_string(p, cipher) || !wire_string(p, kdf) || !wire_string(p, kdfopts) || p.size() < 4)
         return fail(why, PSSH_E_PKEY, k.origin + ": truncated OpenSSH private key");
     p.remove_prefix(4); // number of keys
-    if (!read_string(p, pub) || !read_string(pub, type))
+    if (!wire_string(p, pub) || !wire_string(pub, type))
         return fail(why, PSSH_E_PKEY, k.origin + ": truncated OpenSSH private key");
     k.openssh_format = true;
     k.encrypted = cipher != "none";
     k.type = std::string(type);
     return PSSH_OK;
-}
-
-int pass_cb(char *buf, int size, int, void *u)
-{
-    const Secret *s = static_cast<const Secret *>(u);
-    if (!s || s->value.empty())
-        return -1;
-    int n = int(s->value.size()) < size ? int(s->value.size()) : size;
-    memcpy(buf, s->value.data(), size_t(n));
-    return n;
 }
 
 std::string type_of(EVP_PKEY *pk)
@@ -140,7 +96,7 @@ pssh_err sniff_pem(PrivateKey &k, std::string_view text, const Secret *pass, std
     BIO *bio = BIO_new_mem_buf(text.data(), int(text.size()));
     if (!bio)
         return fail(why, PSSH_E_NOMEM, "out of memory");
-    EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, nullptr, pass_cb, const_cast<Secret *>(pass));
+    EVP_PKEY *pk = PEM_read_bio_PrivateKey(bio, nullptr, secret_pass_cb, const_cast<Secret *>(pass));
     BIO_free(bio);
     if (!pk) {
         if (k.encrypted)

@@ -1,5 +1,7 @@
 #include "signer.hpp"
 
+#include "wire.hpp"
+
 #include <cstdlib>
 #include <cstring>
 #include <openssl/core_names.h>
@@ -12,18 +14,6 @@
 namespace pssh {
 
 namespace {
-
-void put_u32(std::string &out, uint32_t v)
-{
-    char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-    out.append(b, 4);
-}
-
-void put_string(std::string &out, std::string_view s)
-{
-    put_u32(out, uint32_t(s.size()));
-    out.append(s);
-}
 
 // SSH mpint from unsigned big-endian bytes: no leading zeros, one 0x00 when
 // the top bit is set.
@@ -38,43 +28,6 @@ void put_mpint(std::string &out, const unsigned char *p, size_t n)
     if (pad)
         out.push_back('\0');
     out.append(reinterpret_cast<const char *>(p), n);
-}
-
-bool get_u32(std::string_view &p, uint32_t &v)
-{
-    if (p.size() < 4)
-        return false;
-    v = (uint32_t(uint8_t(p[0])) << 24) | (uint32_t(uint8_t(p[1])) << 16) | (uint32_t(uint8_t(p[2])) << 8) |
-        uint32_t(uint8_t(p[3]));
-    p.remove_prefix(4);
-    return true;
-}
-
-bool get_string(std::string_view &p, std::string_view &s)
-{
-    uint32_t n;
-    if (!get_u32(p, n) || n > p.size())
-        return false;
-    s = p.substr(0, n);
-    p.remove_prefix(n);
-    return true;
-}
-
-bool base64(std::string_view in, std::string &out)
-{
-    std::string clean;
-    for (char c : in)
-        if (!isspace(static_cast<unsigned char>(c)))
-            clean.push_back(c);
-    if (clean.empty() || clean.size() % 4)
-        return false;
-    out.resize(clean.size() / 4 * 3);
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(clean.data()), int(clean.size()));
-    if (n < 0)
-        return false;
-    out.resize(size_t(n) - (clean.back() == '=' ? (clean[clean.size() - 2] == '=' ? 2 : 1) : 0));
-    return true;
 }
 
 const char *curve_of(std::string_view type)
@@ -128,51 +81,41 @@ EVP_PKEY *from_openssh(std::string_view text, std::string &type, std::string &pu
     if (b == std::string_view::npos || e == std::string_view::npos || e < b)
         return nullptr;
     std::string raw;
-    if (!base64(text.substr(b + kBegin.size(), e - b - kBegin.size()), raw))
+    if (!base64_decode(text.substr(b + kBegin.size(), e - b - kBegin.size()), raw))
         return nullptr;
     std::string_view p(raw), cipher, kdf, opts, pubblob, priv, t;
     uint32_t nkeys, c1, c2;
     if (p.size() < 15 || memcmp(p.data(), "openssh-key-v1", 15) != 0)
         return nullptr;
     p.remove_prefix(15);
-    if (!get_string(p, cipher) || cipher != "none" || !get_string(p, kdf) || !get_string(p, opts) ||
-        !get_u32(p, nkeys) || nkeys != 1 || !get_string(p, pubblob) || !get_string(p, priv))
+    if (!wire_string(p, cipher) || cipher != "none" || !wire_string(p, kdf) || !wire_string(p, opts) ||
+        !wire_u32(p, nkeys) || nkeys != 1 || !wire_string(p, pubblob) || !wire_string(p, priv))
         return nullptr;
-    if (!get_u32(priv, c1) || !get_u32(priv, c2) || c1 != c2 || !get_string(priv, t))
+    if (!wire_u32(priv, c1) || !wire_u32(priv, c2) || c1 != c2 || !wire_string(priv, t))
         return nullptr;
     type = std::string(t);
     pub = std::string(pubblob);
     if (t == "ssh-ed25519") {
         std::string_view pk32, sk64;
-        if (!get_string(priv, pk32) || !get_string(priv, sk64) || sk64.size() != 64)
+        if (!wire_string(priv, pk32) || !wire_string(priv, sk64) || sk64.size() != 64)
             return nullptr;
         return EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
                                             reinterpret_cast<const unsigned char *>(sk64.data()), 32);
     }
     if (const char *curve = curve_of(t)) {
         std::string_view name, q, d;
-        if (!get_string(priv, name) || !get_string(priv, q) || !get_string(priv, d))
+        if (!wire_string(priv, name) || !wire_string(priv, q) || !wire_string(priv, d))
             return nullptr;
         return ec_from(curve, q, d);
     }
     return nullptr;
 }
 
-int pass_cb(char *buf, int size, int, void *u)
-{
-    const Secret *s = static_cast<const Secret *>(u);
-    if (!s || s->value.empty())
-        return -1;
-    int n = int(s->value.size()) < size ? int(s->value.size()) : size;
-    memcpy(buf, s->value.data(), size_t(n));
-    return n;
-}
-
 // PEM keys through OpenSSL; the public blob is built from the key.
 EVP_PKEY *from_pem(std::string_view text, const Secret *pass, std::string &type, std::string &pub)
 {
     BIO *bio = BIO_new_mem_buf(text.data(), int(text.size()));
-    EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, nullptr, pass_cb, const_cast<Secret *>(pass)) : nullptr;
+    EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, nullptr, secret_pass_cb, const_cast<Secret *>(pass)) : nullptr;
     BIO_free(bio);
     if (!pk)
         return nullptr;
