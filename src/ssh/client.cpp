@@ -119,6 +119,18 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
     return PSSH_OK;
 }
 
+pssh_err Client::wait_for_session(Session &s, Nanos deadline)
+{
+    s.user_wait_begin();
+    pssh_err err = loop_->run_until([&] { return s.user_wait_ready() || s.over(); }, deadline);
+    s.user_wait_end();
+    if (err != PSSH_OK)
+        return err;
+    if (s.over())
+        return fail(s.failure().code, s.failure().msg);
+    return PSSH_OK;
+}
+
 pssh_err Client::eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc_out)
 {
     if (!session_ || !session_->ready())
@@ -131,13 +143,8 @@ pssh_err Client::eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc_o
             *rc_out = rc;
         if (rc != LIBSSH2_ERROR_EAGAIN)
             return PSSH_OK;
-        s->user_wait_begin();
-        pssh_err err = loop_->run_until([&] { return s->user_wait_ready() || s->over(); }, deadline);
-        s->user_wait_end();
-        if (err != PSSH_OK)
+        if (pssh_err err = wait_for_session(*s, deadline); err != PSSH_OK)
             return err;
-        if (s->over())
-            return fail(s->failure().code, s->failure().msg);
     }
 }
 
@@ -164,13 +171,8 @@ pssh_err Client::eagain_write(pssh_eagain_write_fn *fn, void *arg, const void *b
         }
         if (rc < 0 && rc != LIBSSH2_ERROR_EAGAIN) // 0 (window full) waits like EAGAIN
             return fail(PSSH_E_LOST, st_->display + ": eagain_write: libssh2 error " + std::to_string(rc));
-        s->user_wait_begin();
-        pssh_err err = loop_->run_until([&] { return s->user_wait_ready() || s->over(); }, deadline);
-        s->user_wait_end();
-        if (err != PSSH_OK)
+        if (pssh_err err = wait_for_session(*s, deadline); err != PSSH_OK)
             return err;
-        if (s->over())
-            return fail(s->failure().code, s->failure().msg);
     }
     return PSSH_OK;
 }

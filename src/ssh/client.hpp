@@ -45,6 +45,9 @@ private:
     // The current connection, or a new one if there is none or it is over.
     Session &live_session();
     pssh_err fail(pssh_err code, const std::string &msg);
+    // eagain helpers: run the loop until libssh2 may progress on s, the
+    // connection ends, or the deadline passes.
+    pssh_err wait_for_session(Session &s, Nanos deadline);
 
     Ref<Loop> loop_;
     Ref<Settings> st_;
