@@ -59,7 +59,7 @@ pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
     const Config &c = st.cfg;
     const Secret *pass = c.has_passphrase ? &c.passphrase : nullptr;
     if (c.has(Config::kPkey)) {
-        Method m{Kind::Key, {}};
+        Method m{Kind::Key, {}, {}};
         pssh_err rc;
         if (c.pkey_path.empty()) {
             m.key.origin = "key in memory";
@@ -74,7 +74,7 @@ pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
         plan_.push_back(std::move(m));
     }
     for (const std::string &path : c.identity_files) {
-        Method m{Kind::Key, {}};
+        Method m{Kind::Key, {}, {}};
         pssh_err rc = load_private_key_file(path, pass, m.key, why);
         if (rc != PSSH_OK)
             return rc;
@@ -82,11 +82,11 @@ pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
         plan_.push_back(std::move(m));
     }
     if (c.agent)
-        plan_.push_back(Method{Kind::Agent, {}});
+        plan_.push_back(Method{Kind::Agent, {}, {}});
     if (c.default_identities && !c.has(Config::kPkey) && c.identity_files.empty()) {
         // Best effort, as ssh does: missing or encrypted defaults are skipped.
         for (const char *name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-            Method m{Kind::Key, {}};
+            Method m{Kind::Key, {}, {}};
             if (load_private_key_file(home_dir() + "/.ssh/" + name, pass, m.key, nullptr) == PSSH_OK) {
                 m.signer = loop.signer_for(m.key, pass);
                 plan_.push_back(std::move(m));
@@ -94,8 +94,8 @@ pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
         }
     }
     if (c.has(Config::kPassword)) {
-        plan_.push_back(Method{Kind::Password, {}});
-        plan_.push_back(Method{Kind::Kbd, {}});
+        plan_.push_back(Method{Kind::Password, {}, {}});
+        plan_.push_back(Method{Kind::Kbd, {}, {}});
     }
     return PSSH_OK;
 }
