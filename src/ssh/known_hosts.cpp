@@ -2,6 +2,7 @@
 
 #include "wire.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -15,13 +16,19 @@ namespace pssh {
 
 namespace {
 
+std::string lowercase(std::string_view s)
+{
+    std::string out(s);
+    for (char &c : out)
+        c = char(tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
 // As OpenSSH does: host names are case-insensitive, and ssh lowercases them
 // before hashing or writing them.
 std::string lookup_name(const std::string &host, int port)
 {
-    std::string h = host;
-    for (char &c : h)
-        c = char(tolower(static_cast<unsigned char>(c)));
+    std::string h = lowercase(host);
     if (port == 22)
         return h;
     return "[" + h + "]:" + std::to_string(port);
@@ -69,13 +76,8 @@ bool hashed_match(std::string_view entry, const std::string &name)
     return len == want.size() && memcmp(mac, want.data(), len) == 0;
 }
 
-struct Entry {
-    std::string_view marker; // "", "@revoked", "@cert-authority", or another @word
-    std::string_view hosts, type, key;
-};
-
 // Splits one line into fields; false for blanks, comments and junk.
-bool parse_line(std::string_view line, Entry &e)
+bool parse_line(std::string_view line, KnownHosts::Entry &e)
 {
     auto next = [&line]() {
         size_t i = 0;
@@ -102,21 +104,10 @@ bool parse_line(std::string_view line, Entry &e)
     return !e.hosts.empty() && !e.type.empty() && !e.key.empty();
 }
 
-// Calls fn(entry, line_number) for each entry whose hosts match.
-template <class Fn> void for_matching(std::string_view text, const std::string &name, Fn fn)
+// A hosts field of plain names only: each can be looked up by equality.
+bool plain_names(std::string_view hosts)
 {
-    int lineno = 0;
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-        lineno++;
-        if (!line.empty() && line.back() == '\r')
-            line.remove_suffix(1);
-        Entry e;
-        if (parse_line(line, e) && host_patterns_match(e.hosts, name))
-            fn(e, lineno);
-    }
+    return hosts.find_first_of("*?!|") == std::string_view::npos;
 }
 
 } // namespace
@@ -139,16 +130,63 @@ bool host_patterns_match(std::string_view patterns, const std::string &name)
     return matched;
 }
 
-HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host, int port,
-                                 const std::string &keytype, std::string_view blob)
+KnownHosts::KnownHosts(std::string text) : text_(std::move(text))
+{
+    std::string_view rest = text_;
+    int lineno = 0;
+    while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+        lineno++;
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        Entry e;
+        if (!parse_line(line, e))
+            continue;
+        e.line = lineno;
+        auto index = uint32_t(entries_.size());
+        entries_.push_back(e);
+        if (!plain_names(e.hosts)) {
+            patterned_.push_back(index);
+            continue;
+        }
+        std::string_view names = e.hosts;
+        while (!names.empty()) {
+            auto comma = names.find(',');
+            std::string_view n = names.substr(0, comma);
+            names.remove_prefix(comma == std::string_view::npos ? names.size() : comma + 1);
+            if (!n.empty())
+                by_name_.emplace(lowercase(n), index);
+        }
+    }
+}
+
+template <class Fn> void KnownHosts::for_matching(const std::string &name, Fn fn) const
+{
+    std::vector<uint32_t> hits;
+    auto [lo, hi] = by_name_.equal_range(name);
+    for (auto it = lo; it != hi; ++it)
+        hits.push_back(it->second);
+    for (uint32_t i : patterned_)
+        if (host_patterns_match(entries_[i].hosts, name))
+            hits.push_back(i);
+    std::sort(hits.begin(), hits.end());
+    hits.erase(std::unique(hits.begin(), hits.end()), hits.end()); // "h,h" names a line twice
+    for (uint32_t i : hits)
+        fn(entries_[i]);
+}
+
+HostKeyVerdict KnownHosts::check(const std::string &host, int port, const std::string &keytype,
+                                 std::string_view blob) const
 {
     const std::string name = lookup_name(host, port);
     const std::string key64 = base64_encode(blob);
     HostKeyVerdict revoked{HostKeyStatus::NotFound, 0}, match = revoked, mismatch = revoked;
-    for_matching(text, name, [&](const Entry &e, int line) {
+    for_matching(name, [&](const Entry &e) {
         if (e.marker == "@revoked") {
             if (e.key == key64 && !revoked.line)
-                revoked = {HostKeyStatus::Revoked, line};
+                revoked = {HostKeyStatus::Revoked, e.line};
             return;
         }
         if (!e.marker.empty()) // @cert-authority: certificates are not supported
@@ -157,9 +195,9 @@ HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host,
             return;
         if (e.key == key64) {
             if (!match.line)
-                match = {HostKeyStatus::Match, line};
+                match = {HostKeyStatus::Match, e.line};
         } else if (!mismatch.line) {
-            mismatch = {HostKeyStatus::Mismatch, line};
+            mismatch = {HostKeyStatus::Mismatch, e.line};
         }
     });
     if (revoked.line)
@@ -169,10 +207,10 @@ HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host,
     return mismatch;
 }
 
-std::vector<std::string> known_key_types(std::string_view text, const std::string &host, int port)
+std::vector<std::string> KnownHosts::key_types(const std::string &host, int port) const
 {
     std::vector<std::string> types;
-    for_matching(text, lookup_name(host, port), [&](const Entry &e, int) {
+    for_matching(lookup_name(host, port), [&](const Entry &e) {
         if (!e.marker.empty())
             return;
         std::string t(e.type);
@@ -182,6 +220,17 @@ std::vector<std::string> known_key_types(std::string_view text, const std::strin
         types.push_back(std::move(t));
     });
     return types;
+}
+
+HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host, int port,
+                                 const std::string &keytype, std::string_view blob)
+{
+    return KnownHosts(std::string(text)).check(host, port, keytype, blob);
+}
+
+std::vector<std::string> known_key_types(std::string_view text, const std::string &host, int port)
+{
+    return KnownHosts(std::string(text)).key_types(host, port);
 }
 
 std::string known_hosts_line(const std::string &host, int port, const std::string &keytype,

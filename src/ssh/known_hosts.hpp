@@ -3,8 +3,10 @@
 // the key type is not given, so the file is parsed and matched here:
 // plain and hashed (|1|) names, [host]:port, wildcards, negation, markers.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace pssh {
@@ -16,13 +18,43 @@ struct HostKeyVerdict {
     int line = 0; // the line that decided (mismatch, revoked, match)
 };
 
-// `host` as connected (no brackets); entries for port 22 are "host", others
-// "[host]:port". keytype: "ssh-ed25519"...; blob: the raw public key.
+// A known_hosts text, parsed once. Lines naming plain hosts are indexed by
+// name, so a lookup costs the lines for that host plus the lines with
+// wildcards, negations or hashed names (which must be tried one by one):
+// a large plain file costs nothing per connection but a hash lookup.
+class KnownHosts {
+public:
+    explicit KnownHosts(std::string text);
+    KnownHosts(const KnownHosts &) = delete;
+    KnownHosts &operator=(const KnownHosts &) = delete;
+
+    // `host` as connected (no brackets); entries for port 22 are "host",
+    // others "[host]:port". keytype: "ssh-ed25519"...; blob: the raw key.
+    HostKeyVerdict check(const std::string &host, int port, const std::string &keytype,
+                         std::string_view blob) const;
+    // Key types the file holds for this host (revoked keys and markers left
+    // out), in file order, without duplicates.
+    std::vector<std::string> key_types(const std::string &host, int port) const;
+
+    struct Entry {
+        std::string_view marker; // "", "@revoked", "@cert-authority", or another @word
+        std::string_view hosts, type, key;
+        int line = 0;
+    };
+
+private:
+    // Calls fn(entry) for each entry whose hosts match name, in file order.
+    template <class Fn> void for_matching(const std::string &name, Fn fn) const;
+
+    std::string text_; // the entries point into it
+    std::vector<Entry> entries_;
+    std::unordered_multimap<std::string, uint32_t> by_name_; // lowercase plain name -> entry
+    std::vector<uint32_t> patterned_;                         // entries that need matching
+};
+
+// One-shot forms of KnownHosts::check and key_types over a text.
 HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host, int port,
                                  const std::string &keytype, std::string_view blob);
-
-// Key types the file holds for this host (revoked keys and markers left
-// out), in file order, without duplicates.
 std::vector<std::string> known_key_types(std::string_view text, const std::string &host, int port);
 
 // A line for this host and key, newline included.

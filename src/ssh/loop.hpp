@@ -3,6 +3,7 @@
 #pragma once
 #include "../net/resolve.hpp"
 #include "../reactor/reactor.hpp"
+#include "known_hosts_cache.hpp"
 #include "../util/ref.hpp"
 #include "pssh/pssh.h"
 
@@ -30,6 +31,8 @@ public:
     // libssh2 has to handle it).
     Ref<class Signer> signer_for(const struct PrivateKey &key, const struct Secret *passphrase);
     Resolver &resolver();
+    // known_hosts files, parsed once for every connection of this loop.
+    KnownHostsCache &known_hosts() noexcept { return known_hosts_; }
 
     void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
     {
@@ -76,6 +79,7 @@ private:
     Reactor reactor_;
     std::unique_ptr<Resolver> resolver_;
     std::unordered_map<std::string, Ref<Signer>> signers_; // by digest of key + passphrase
+    KnownHostsCache known_hosts_;
     pssh_log_fn *log_fn_ = nullptr;
     void *log_ud_ = nullptr;
     pssh_log_level log_max_ = PSSH_LOG_ERROR;

@@ -16,7 +16,6 @@ namespace pssh {
 
 namespace {
 
-constexpr size_t kMaxKnownHosts = 16 << 20;
 constexpr int kFreeTries = 8; // session_free after shutdown() cannot block
 
 constexpr int kMaxPasses = 16; // then yield to other sessions for a turn
@@ -306,10 +305,9 @@ void Session::begin_handshake()
         // Offer the host key types known_hosts already holds for this host
         // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
         // known only by its ed25519 key looks unknown.
-        std::string text;
-        if (read_small_file(st_->cfg.known_hosts, text, kMaxKnownHosts)) {
+        if (auto known = loop_->known_hosts().get(st_->cfg.known_hosts)) {
             std::string pref;
-            for (const std::string &t : known_key_types(text, st_->host, st_->port))
+            for (const std::string &t : known->key_types(st_->host, st_->port))
                 pref += t + ",";
             if (!pref.empty()) {
                 pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
@@ -334,12 +332,12 @@ bool Session::check_host_key()
         return false;
     }
     const std::string ktype = hostkey_type_name(type);
-    std::string text;
-    if (!read_small_file(c.known_hosts, text, kMaxKnownHosts) && errno != ENOENT) {
+    auto known = loop_->known_hosts().get(c.known_hosts);
+    if (!known) {
         fail_attempt(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
         return false;
     }
-    HostKeyVerdict v = check_known_hosts(text, st_->host, st_->port, ktype, std::string_view(key, len));
+    HostKeyVerdict v = known->check(st_->host, st_->port, ktype, std::string_view(key, len));
     const std::string where = c.known_hosts + ":" + std::to_string(v.line);
     switch (v.status) {
     case HostKeyStatus::Match:

@@ -208,3 +208,37 @@ Test(known_hosts, line_round_trip)
     const std::string v6 = known_hosts_line("fe80::1", 2222, kEd, all);
     EXPECT_VERDICT(check_known_hosts(v6, "fe80::1", 2222, kEd, all), HostKeyStatus::Match, 1);
 }
+
+// Plain names are looked up in an index, patterns line by line: the verdict
+// still comes from the first deciding line in file order, whichever kind.
+Test(known_hosts, indexed_and_patterned_lines_keep_file_order)
+{
+    const std::string key = ed25519_blob(1), other = ed25519_blob(2);
+    const std::string text = kh_line("h?", kEd, other) + "\n" +  // 1: pattern, mismatch
+                             kh_line("h1,H1", kEd, other) + "\n" + // 2: plain, twice, mismatch
+                             kh_line("h1", kEd, key) + "\n" +       // 3: plain, match
+                             kh_line("*1", kEd, key) + "\n";        // 4: pattern, match
+    EXPECT_VERDICT(check_known_hosts(text, "h1", 22, kEd, key), HostKeyStatus::Match, 3);
+    EXPECT_VERDICT(check_known_hosts(text, "h1", 22, kEd, ed25519_blob(3)), HostKeyStatus::Mismatch, 1);
+    EXPECT_VERDICT(check_known_hosts(text, "x1", 22, kEd, key), HostKeyStatus::Match, 4);
+    // A negated name takes its line out of the index's reach.
+    const std::string neg = kh_line("h1,!h1", kEd, other) + "\n" + kh_line("h1", kEd, key) + "\n";
+    EXPECT_VERDICT(check_known_hosts(neg, "h1", 22, kEd, other), HostKeyStatus::Mismatch, 2);
+}
+
+Test(known_hosts, one_line_per_host_in_a_large_file)
+{
+    std::string text;
+    for (int i = 0; i < 5000; i++)
+        text += kh_line("[10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "]:2222", kEd,
+                        ed25519_blob(static_cast<unsigned char>(i))) +
+                "\n";
+    const pssh::KnownHosts known(text);
+    for (int i : {0, 1, 2499, 4999}) {
+        const std::string host = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250);
+        EXPECT_VERDICT(known.check(host, 2222, kEd, ed25519_blob(static_cast<unsigned char>(i))),
+                       HostKeyStatus::Match, i + 1);
+        EXPECT_VERDICT(known.check(host, 22, kEd, ed25519_blob(0)), HostKeyStatus::NotFound, 0);
+        EXPECT_STR_EQ(join(known.key_types(host, 2222)), kEd);
+    }
+}
