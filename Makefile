@@ -29,7 +29,7 @@ bench: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD) bench
 
 soak: deps $(BUILD)/build.ninja
-	$(MESON) test -C $(BUILD) --suite soak --print-errorlogs
+	$(MESON) test -C $(BUILD) --setup soak --suite soak --print-errorlogs
 
 # Sanitizers and valgrind run the same suite in their own build folders.
 asan: deps

@@ -185,7 +185,8 @@ class Stress(unittest.TestCase):
     def test_ten_thousand_cycles(self):
         cycles = int(os.environ.get("PSSH_STRESS_CYCLES", "10000"))
         r = subprocess.run([STRESS, *conn(), "-h", F["FLEET_HOSTS"], "--cycles", str(cycles),
-                            "--concurrency", "50"], capture_output=True, timeout=1800)
+                            "--concurrency", "50"], capture_output=True,
+                           timeout=max(1800, cycles // 5))  # 5 cycles/s at the least
         out = r.stdout.decode()
         sys.stderr.write(out)
         self.assertEqual(r.returncode, 0, out + r.stderr.decode())
