@@ -19,39 +19,13 @@
  */
 #define _GNU_SOURCE /* clock_gettime, strdup under -std=c99 */
 #include <pssh/pssh.h>
+#include "procstat.h"
 
-#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            v = atol(line + 6);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-/* Open descriptors: one socket per held session, plus the loop's own. */
-static long open_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    long k = 0;
-    struct dirent *e;
-    while (d && (e = readdir(d)))
-        k += e->d_name[0] != '.';
-    if (d)
-        closedir(d);
-    return k - 1; /* the directory's own descriptor */
-}
 
 static long heap_kib(void) { return (long)(mallinfo2().uordblks / 1024); }
 
@@ -142,7 +116,7 @@ int main(int argc, char **argv)
     for (long k = 1; k <= n; k++)
         hosts[k - 1] = addr_of(k % cycle);
 
-    long r0 = rss_kib(), h0 = heap_kib(), fds0 = open_fds();
+    long r0 = procstat_rss_kib(), h0 = heap_kib(), fds0 = procstat_open_fds();
     double w0 = wall_s();
     pssh_parallel *p = NULL;
     if (pssh_parallel_new(loop, (const char *const *)hosts, (size_t)n, cfg, NULL, &p))
@@ -153,14 +127,14 @@ int main(int argc, char **argv)
     pssh_err e = pssh_parallel_connect_auth(p);
     double w1 = wall_s();
     pssh_loop_run_once(loop, 0);
-    long r1 = rss_kib(), h1 = heap_kib(), fds = open_fds();
+    long r1 = procstat_rss_kib(), h1 = heap_kib(), fds = procstat_open_fds();
     long ok = check(p, (size_t)n, "session");
 
     /* Release everything; what the heap still holds afterwards. */
     p = pssh_parallel_unref(p);
     warm = pssh_parallel_unref(warm);
     pssh_err drain = pssh_loop_run(loop, 10000);
-    long h2 = heap_kib(), r2 = rss_kib();
+    long h2 = heap_kib(), r2 = procstat_rss_kib();
 
     printf("pssh_memory %s: %ld idle sessions, pool %ld: ok=%ld rss_kib_per_session=%.1f "
            "heap_kib_per_session=%.1f rss_kib_total=%ld heap_kib_total=%ld connect_wall_s=%.2f "

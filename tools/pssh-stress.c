@@ -4,8 +4,8 @@
  * runs, so descriptor numbers are reused as fast as the kernel hands them
  * back). Any output that reaches the wrong cycle is a mismatch. */
 #include "cli.h"
+#include "procstat.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,31 +29,6 @@ static void usage(void)
            "Exit status: 0 all good; 1 a mismatch or descriptor growth; 2 a cycle failed\n"
            "(connect, auth, timeout...); 64 usage error.\n",
            prog, cli_conn_help);
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1;
-}
-
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            v = atol(line + 6);
-    if (f)
-        fclose(f);
-    return v;
 }
 
 static double now_s(void)
@@ -193,8 +168,8 @@ int main(int argc, char **argv)
     tally warm = {0, 0, 0, 1};
     check_wave(p, -1 - (long)kk, kk, outs[0], &warm);
     release(p, outs[0], kk);
-    int fd0 = count_fds();
-    long rss0 = rss_kib();
+    int fd0 = (int)procstat_open_fds();
+    long rss0 = procstat_rss_kib();
     double t0 = now_s();
     pssh_parallel *prev = NULL;
     size_t prev_k = 0;
@@ -212,8 +187,8 @@ int main(int argc, char **argv)
     if (prev)
         release(prev, outs[1 - cur], prev_k);
     double wall = now_s() - t0;
-    int fd1 = count_fds();
-    long rss1 = rss_kib();
+    int fd1 = (int)procstat_open_fds();
+    long rss1 = procstat_rss_kib();
     printf("%s: %ld cycles, %ld at once, %zu host(s): %ld ok, %ld failed, %ld mismatched\n", prog, cycles, k,
            c.hosts.n, t.ok, t.failed, t.mismatched);
     printf("  %.1f cycles/s (%.2f s)\n", (double)cycles / wall, wall);
