@@ -5,6 +5,7 @@
 #include "util/errors.hpp"
 
 #include <cerrno>
+#include <cstring>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -260,7 +261,10 @@ Test(pkey, out_of_descriptors_is_a_resource_error)
     unit::TempDir dir;
     const std::string path = keygen(dir, "ed25519", 0, "", "");
     rlimit lim{64, 64};
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    // valgrind keeps descriptors of its own and refuses the lower limit
+    // (EPERM); nothing else here does.
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+        cr_skip_test("cannot lower RLIMIT_NOFILE here: %s", strerror(errno));
     std::vector<int> fds;
     for (int i = 0; i < 128; i++) {
         int fd = dup(0);
