@@ -156,7 +156,7 @@ static pssh_config *password_config(const char *password)
     pssh_config_set_agent(cfg, 0);
     pssh_config_set_default_identities(cfg, 0);
     pssh_config_set_retries(cfg, 0, 0);
-    pssh_config_set_timeout(cfg, 10000);
+    pssh_config_set_timeout(cfg, (int)within(10000));
     pssh_config_set_password(cfg, password);
     return cfg;
 }
