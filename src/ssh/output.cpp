@@ -43,21 +43,23 @@ bool transport_error(long rc)
 
 } // namespace
 
-Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, bool pooled)
+Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, Ref<Pool> pool)
 {
     auto *o = new Output(std::move(s), std::move(spec));
     Ref<Output> r = Ref<Output>::adopt(o);
     o->sink_ = sink;
     o->tag_ = tag;
     o->hold(true);
-    if (pooled)
+    if (pool) {
         o->state_ = State::Pooled;
-    else
+        o->join_pool(std::move(pool)); // may admit it at once
+    } else {
         o->session_->attach(o);
+    }
     return r;
 }
 
-void Output::begin()
+void Output::admit()
 {
     if (state_ != State::Pooled)
         return;
@@ -164,6 +166,8 @@ void Output::fail(pssh_err code, const std::string &msg)
     if (t_run_ && run_ms_ < 0)
         run_ms_ = ns_to_ms(now_ns() - t_run_);
     SET_STATE(State::Failed);
+    leave_queue(); // a pooled output failed from outside never starts
+    leave_slot();
     session_->detach(this);
     hold(false);
     // Output already buffered stays readable; a partial last line too.
@@ -272,6 +276,7 @@ bool Output::step()
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
             SET_STATE(State::Running);
+            leave_slot();
             if (sink_)
                 sink_->on_started(*this);
             break;

@@ -50,6 +50,26 @@ bool retryable(pssh_err code)
            code == PSSH_E_SESSION;
 }
 
+// A definitive answer that the name does not exist (or has no address of
+// the family asked for) will not change in a few seconds: as final as a
+// refusal. A temporary failure (EAI_AGAIN) or a local one is retried.
+bool resolve_is_final(int gai_err)
+{
+    switch (gai_err) {
+    case EAI_NONAME:
+    case EAI_FAMILY:
+    case EAI_SERVICE:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+#endif
+        return true;
+    }
+    return false;
+}
+
 const char *phase_name(Session::State s)
 {
     switch (s) {
@@ -200,7 +220,7 @@ void Session::begin_attempt()
     SockAddr a;
     if (parse_literal(st_->host, st_->port, a)) {
         if (st_->cfg.ipv6_only && a.family() != AF_INET6)
-            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set");
+            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set", true);
         addrs_.assign(1, a);
         next_addr_ = 0;
         return try_next_address();
@@ -212,13 +232,13 @@ void Session::begin_attempt()
         fail_attempt(PSSH_E_RESOURCE, "resolve: cannot start a resolver thread");
 }
 
-void Session::on_resolved(addrinfo *res, int gai_err)
+void Session::on_resolved(addrinfo *res, int gai_err, int sys_errno)
 {
     Ref<Session> self = Ref<Session>::share(this);
     resolve_id_ = 0;
     if (gai_err) {
-        std::string why = gai_err == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai_err);
-        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why);
+        std::string why = gai_err == EAI_SYSTEM ? strerror(sys_errno) : gai_strerror(gai_err);
+        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why, resolve_is_final(gai_err));
     } else {
         addrs_.clear();
         for (addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -452,7 +472,7 @@ void Session::become_ready()
     settled();
 }
 
-void Session::fail_attempt(pssh_err code, const std::string &msg)
+void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
 {
     loop_->reactor().cancel(deadline_);
     if (resolve_id_) {
@@ -462,7 +482,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg)
     close_transport();
     addrs_.clear();
     loop_->log(PSSH_LOG_DEBUG, "%s: attempt %d failed: %s", st_->display.c_str(), attempt_, msg.c_str());
-    if (retryable(code) && attempt_ <= st_->cfg.retries) {
+    if (!final && retryable(code) && attempt_ <= st_->cfg.retries) {
         fail_.set(code, st_->display + ": " + msg);
         SET_STATE(State::RetryWait);
         loop_->reactor().arm(retry_, now_ns() + ms_to_ns(st_->cfg.retry_delay_ms));

@@ -95,7 +95,7 @@ private:
     void last_unref() noexcept override;
 
     void on_io(unsigned events) override;
-    void on_resolved(addrinfo *res, int gai_err) override;
+    void on_resolved(addrinfo *res, int gai_err, int sys_errno) override;
     static void on_deadline(void *self);
     static void on_retry(void *self);
     static void on_keepalive(void *self);
@@ -109,7 +109,8 @@ private:
     void advance();
     bool check_host_key();
     void become_ready();
-    void fail_attempt(pssh_err code, const std::string &msg);
+    // final: not worth another attempt, whatever the class.
+    void fail_attempt(pssh_err code, const std::string &msg, bool final = false);
     void close_transport() noexcept;
     void run();
     bool step_flows();
