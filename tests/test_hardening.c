@@ -407,6 +407,8 @@ Test(hardening, retry_keeps_credentials)
     char *out = read_all(o, PSSH_STDOUT, &n);
     cr_assert_str_eq(out, "through\n");
     free(out);
+    cr_assert_eq(pssh_output_attempts(o), 2);
+    cr_assert_eq(pssh_client_attempts(c), 2);
     pssh_output_unref(o);
     pssh_client_unref(c);
     pssh_config_free(cfg);
@@ -571,3 +573,95 @@ static void pool_bound_case(int new_run)
 
 Test(hardening, pool_bound_holds_after_release) { pool_bound_case(0); }
 Test(hardening, pool_bound_holds_across_runs) { pool_bound_case(1); }
+
+/* ---- API points ---- */
+
+Test(hardening, output_close_keeps_what_arrived)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_output *o = fleet_run(c, "echo first; echo err >&2; sleep 30", NULL);
+    const char *line;
+    size_t len;
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000), PSSH_OK);
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDERR, &line, &len, 10000), PSSH_OK);
+    double t0 = now_ms();
+    cr_assert_eq(pssh_output_close(o), PSSH_OK);
+    cr_assert(now_ms() - t0 < within(200), "close blocked");
+    cr_assert(pssh_output_finished(o));
+    cr_assert_eq(pssh_output_error(o), PSSH_OK);
+    cr_assert_eq(pssh_output_exit_code(o), -1);
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 0), PSSH_EOF);
+    cr_assert_eq(pssh_output_close(o), PSSH_OK, "closing twice is a no-op");
+    pssh_output_unref(o);
+    /* The connection goes on. */
+    o = fleet_run(c, "echo next", NULL);
+    size_t n;
+    char *out = read_all(o, PSSH_STDOUT, &n);
+    cr_assert_str_eq(out, "next\n");
+    free(out);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}
+
+static int closed_lines, closed_exits;
+static void line_closes(pssh_output *o, size_t i, pssh_stream s, const char *l, size_t n, void *ud)
+{
+    (void)i, (void)s, (void)l, (void)n, (void)ud;
+    closed_lines++;
+    cr_assert_eq(pssh_output_close(o), PSSH_OK);
+}
+static void exit_counts(pssh_output *o, size_t i, void *ud)
+{
+    (void)o, (void)i, (void)ud;
+    closed_exits++;
+}
+
+Test(hardening, output_close_from_a_line_callback)
+{
+    const char **h = hosts_n(2);
+    pssh_parallel *p = parallel_on(NULL, h, 2);
+    pssh_parallel_set_callbacks(p, line_closes, exit_counts, NULL);
+    pssh_output *outs[2];
+    closed_lines = closed_exits = 0;
+    cr_assert_eq(pssh_parallel_run_command(p, "echo one; sleep 0.2; seq 1 100000; sleep 30", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    cr_assert_eq(closed_exits, 2);
+    cr_assert(closed_lines >= 2 && closed_lines < 1000, "%d lines after close", closed_lines);
+    for (int i = 0; i < 2; i++)
+        pssh_output_unref(outs[i]);
+    pssh_parallel_unref(p);
+    free_hosts(h, 2);
+}
+
+/* One-shot runs: a host's descriptor goes back as soon as its command is
+ * over, while its output stays readable. */
+Test(hardening, keep_connections_off_closes_finished_hosts)
+{
+    const char **h = hosts_n(4);
+    pssh_parallel *p = parallel_on(NULL, h, 4);
+    cr_assert_eq(pssh_parallel_set_keep_connections(p, 0), PSSH_OK);
+    int before = count_fds();
+    pssh_output *outs[4];
+    cr_assert_eq(pssh_parallel_run_command(p, "echo done", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    /* The closes run on the loop's next turn. */
+    pssh_loop_run(pssh_parallel_loop(p), 1000);
+    cr_assert_eq(count_fds(), before, "%d descriptors left open after the run", count_fds() - before);
+    for (int i = 0; i < 4; i++) {
+        size_t n;
+        char *out = read_all(outs[i], PSSH_STDOUT, &n);
+        cr_assert_str_eq(out, "done\n");
+        free(out);
+        cr_assert_eq(pssh_output_exit_code(outs[i]), 0);
+        pssh_output_unref(outs[i]);
+    }
+    /* A later run connects again. */
+    cr_assert_eq(pssh_parallel_run_command(p, "echo again", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(pssh_output_error(outs[i]), PSSH_OK, "%s", pssh_output_error_message(outs[i]));
+        pssh_output_unref(outs[i]);
+    }
+    pssh_parallel_unref(p);
+    free_hosts(h, 4);
+}

@@ -278,6 +278,9 @@ PSSH_API pssh_err pssh_client_disconnect(pssh_client *c)
  * until the next call on the client. pssh_client_connect() waits at most
  * (retries + 1) x (config timeout + retry delay). */
 PSSH_API const char *pssh_client_error_message(const pssh_client *c);
+/* Connection attempts made for the client's current (or last) connection,
+ * retries included; 0 before the first. (Added in 0.2.) */
+PSSH_API int pssh_client_attempts(const pssh_client *c);
 /* The host as given, and its alias (the host if no alias was set). */
 PSSH_API const char *pssh_client_host(const pssh_client *c);
 PSSH_API const char *pssh_client_alias(const pssh_client *c);
@@ -350,8 +353,18 @@ PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms);
  * output is thrown away. Returns PSSH_OK, the host's error class, or
  * PSSH_E_AGAIN when timeout_ms passed first. */
 PSSH_API pssh_err pssh_output_wait(pssh_output *o, int timeout_ms, int discard);
+/* Close the command's channel now (parallel-ssh's close_channel): the
+ * output is over at once, what arrived stays readable, the reads then give
+ * PSSH_EOF, and the exit code is -1 unless it had arrived. The remote
+ * command sees its channel close (EOF on stdin; without a pty it may run
+ * on). Never blocks; allowed in callbacks. A command not started yet never
+ * starts (its error is PSSH_E_STATE). No-op once finished. (Added in 0.2.) */
+PSSH_API pssh_err pssh_output_close(pssh_output *o);
 /* 1 once the command has exited (or failed) and nothing more will arrive. */
 PSSH_API int pssh_output_finished(const pssh_output *o);
+/* Connection attempts made for the connection this output used, retries
+ * included (1 when the first attempt succeeded). (Added in 0.2.) */
+PSSH_API int pssh_output_attempts(const pssh_output *o);
 /* Exit code 0..255, or -1 when none was received: still running, killed by
  * a signal, or the host failed (a dropped connection never reads as 0). */
 PSSH_API int pssh_output_exit_code(const pssh_output *o);
@@ -431,6 +444,11 @@ PSSH_API pssh_err pssh_parallel_set_pool_size(pssh_parallel *p, size_t n);
  * return PSSH_OK once every host started or failed, and each failed host's
  * output carries its error class and message. */
 PSSH_API pssh_err pssh_parallel_set_stop_on_errors(pssh_parallel *p, int on);
+/* On (default): connections stay open after a run, for the next one. Off:
+ * a host's connection closes as soon as its command is over (its output
+ * stays readable), so a one-shot run over many hosts holds a descriptor
+ * only for hosts still working. (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_set_keep_connections(pssh_parallel *p, int on);
 /* Streaming: with a line callback, every output delivers its lines to it as
  * they arrive from any host instead of keeping them for pssh_output_read*;
  * the exit callback runs when each host's command is over. Callbacks run on
@@ -466,7 +484,8 @@ PSSH_API pssh_err pssh_parallel_join(pssh_parallel *p, int timeout_ms, int consu
 /* 1 when every command of the last run is over. */
 PSSH_API int pssh_parallel_finished(const pssh_parallel *p);
 /* The first failure of the last run_command/connect_auth ("" if none).
- * This and the host messages below are valid until the loop runs again. */
+ * This and the host messages below stay valid until the next
+ * run_command/connect_auth on this client, or its release. */
 PSSH_API const char *pssh_parallel_error_message(const pssh_parallel *p);
 /* Host i's result in the last run_command/connect_auth (PSSH_OK if none). */
 PSSH_API pssh_err pssh_parallel_host_error(const pssh_parallel *p, size_t i);

@@ -202,6 +202,10 @@ void Parallel::on_done(Output &o)
     unfinished_--;
     if (o.failure())
         note_failure(o.failure(), o.tag());
+    if (!keep_connections_ && hosts_[o.tag()].session.get() == &o.session()) {
+        o.session().retire(); // one-shot runs: its descriptor goes back now
+        hosts_[o.tag()].session.reset();
+    }
     if (exit_fn_) {
         Loop::CallbackScope scope(*loop_);
         exit_fn_(as_public(&o), o.tag(), user_);

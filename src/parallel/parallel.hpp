@@ -33,6 +33,7 @@ public:
     Loop &loop() const noexcept { return *loop_; }
     void set_pool_size(size_t n) { pool_->set_limit(n); }
     void set_stop_on_errors(bool on) noexcept { stop_on_errors_ = on; }
+    void set_keep_connections(bool on) noexcept { keep_connections_ = on; }
     void set_callbacks(pssh_line_fn *line, pssh_exit_fn *exit, void *ud) noexcept
     {
         line_fn_ = line;
@@ -91,6 +92,7 @@ private:
     Ref<Pool> pool_; // shared with the outputs still waiting in it
     std::vector<Host> hosts_;
     bool stop_on_errors_ = true;
+    bool keep_connections_ = true; // off: close each host's connection once its command is over
     pssh_line_fn *line_fn_ = nullptr;
     pssh_exit_fn *exit_fn_ = nullptr;
     void *user_ = nullptr;

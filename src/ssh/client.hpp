@@ -40,6 +40,7 @@ public:
                           int timeout_ms, size_t *written, long *rc);
 
     const std::string &error_message() const noexcept { return err_; }
+    int attempts() const noexcept { return session_ ? session_->attempts() : 0; }
     const std::string &host() const noexcept { return host_; }
     const std::string &alias() const noexcept { return st_->display; }
     Loop &loop() const noexcept { return *loop_; }

@@ -154,6 +154,22 @@ void Output::fail(pssh_err code, const std::string &msg)
     if (finished())
         return;
     fail_.set(code, msg);
+    stop(State::Failed);
+}
+
+void Output::close()
+{
+    if (finished())
+        return;
+    if (!started())
+        return fail(PSSH_E_STATE, session_->settings().display + ": command: closed by the caller before it started");
+    stop(State::Done);
+}
+
+// Over from outside, whatever it was doing: the channel (or its pending
+// open) goes to the session to close, the rest stays readable.
+void Output::stop(State end)
+{
     session_->loop().reactor().cancel(timer_);
     if (state_ == State::Opening)
         session_->orphan_open(this);
@@ -165,7 +181,7 @@ void Output::fail(pssh_err code, const std::string &msg)
     }
     if (t_run_ && run_ms_ < 0)
         run_ms_ = ns_to_ms(now_ns() - t_run_);
-    SET_STATE(State::Failed);
+    SET_STATE(end);
     leave_queue(); // a pooled output failed from outside never starts
     leave_slot();
     session_->detach(this);
@@ -358,12 +374,20 @@ bool Output::read_streams(bool *failed)
                 b.commit(size_t(n));
                 if (streaming())
                     deliver(s);
+                if (finished()) { // a line callback closed the command
+                    *failed = true;
+                    return false;
+                }
                 progress = true;
             } else if (n == 0) {
                 if (libssh2_channel_eof(ch_)) {
                     eof_[s] = true;
                     if (streaming())
                         deliver(s);
+                    if (finished()) {
+                        *failed = true;
+                        return false;
+                    }
                 } else {
                     blocked = true;
                 }

@@ -92,6 +92,10 @@ public:
     _LIBSSH2_CHANNEL *channel() const noexcept { return state_ == State::Running ? ch_ : nullptr; }
     // Fails the command from outside (e.g. a parallel client's deadline).
     void fail(pssh_err code, const std::string &msg);
+    // The caller closes the command's channel (parallel-ssh's
+    // close_channel): over at once, what arrived stays readable. Never
+    // blocks: the channel is closed in the background.
+    void close();
 
 private:
     Output(Ref<Session> s, CommandSpec spec);
@@ -99,6 +103,7 @@ private:
     // Pooled: its turn came; it joins its session, which connects if needed.
     void admit() override;
 
+    void stop(State end);
     bool pump();
     bool read_streams(bool *failed);
     bool write_pending(bool *failed);

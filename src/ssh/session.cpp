@@ -129,8 +129,8 @@ std::string libssh2_message(void *session)
 
 const char *session_state_name(Session::State s)
 {
-    static const char *names[] = {"idle",   "resolving", "connecting", "handshake", "auth-list",
-                                  "auth",   "ready",     "retry-wait", "failed",    "dead"};
+    static const char *names[] = {"idle", "resolving",  "connecting", "handshake", "auth-list", "auth",
+                                  "ready", "retry-wait", "failed",     "dead",      "closed"};
     return names[int(s)];
 }
 
@@ -663,7 +663,23 @@ void Session::run()
         }
     }
     running_ = false;
+    close_if_retired();
     update_interest(blocked);
+}
+
+void Session::retire() noexcept
+{
+    retire_ = true;
+    kick(); // closed from run(), never from under a flow's libssh2 call
+}
+
+void Session::close_if_retired()
+{
+    if (!retire_ || state_ != State::Ready || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+        return;
+    loop_->reactor().cancel(keepalive_);
+    close_transport();
+    SET_STATE(State::Closed);
 }
 
 bool Session::step_flows()

@@ -27,7 +27,7 @@ struct SessionOutputsTag {};
 
 class Session final : public RefCounted, IoHandler, ResolveTarget {
 public:
-    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead };
+    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead, Closed };
 
     static Ref<Session> create(Loop &loop, Ref<Settings> st);
     // A session that failed before it began (e.g. a malformed host): its
@@ -53,8 +53,17 @@ public:
     void start();
     State state() const noexcept { return state_; }
     bool ready() const noexcept { return state_ == State::Ready; }
-    // Failed (all attempts) or Dead (dropped after it was ready): final.
-    bool over() const noexcept { return state_ == State::Failed || state_ == State::Dead; }
+    // Failed (all attempts), Dead (dropped after it was ready) or Closed
+    // (retired): final, a new connection is needed.
+    bool over() const noexcept
+    {
+        return state_ == State::Failed || state_ == State::Dead || state_ == State::Closed;
+    }
+    // Not to be used again: the connection closes as soon as no channel
+    // needs it (the outputs that hold the session stay readable).
+    void retire() noexcept;
+    // Connection attempts made so far (retries included).
+    int attempts() const noexcept { return attempt_; }
     const Failure &failure() const noexcept { return fail_; }
 
     Loop &loop() const noexcept { return *loop_; }
@@ -145,6 +154,8 @@ private:
     void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
+    bool retire_ = false;    // close once no channel needs the connection
+    void close_if_retired();
     RecvGuard rx_;           // every byte libssh2 reads passes here
     bool user_waiting_ = false, user_ready_ = false;
     Nanos t_attempt_ = 0, t_phase_ = 0;
