@@ -1,13 +1,9 @@
 #include "host_key_check.hpp"
 
-#include "known_hosts.hpp"
+#include "known_hosts_cache.hpp"
 #include "loop.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
 #include <libssh2.h>
-#include <unistd.h>
 
 namespace pssh {
 
@@ -32,6 +28,10 @@ const char *hostkey_type_name(int type)
     return "unknown";
 }
 
+// Every host key type libssh2 1.10 can verify, after the known ones.
+constexpr const char *kAllTypes =
+    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
+
 Failure failed(pssh_err code, std::string msg)
 {
     Failure f;
@@ -39,7 +39,41 @@ Failure failed(pssh_err code, std::string msg)
     return f;
 }
 
+std::string joined(const std::vector<std::string> &v)
+{
+    std::string s;
+    for (const std::string &x : v)
+        s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
 } // namespace
+
+Failure HostKeyCheck::lookup(KnownHostsCache &cache, const Settings &st)
+{
+    uint64_t version = 0;
+    Failure err;
+    auto known = cache.get(st.cfg.known_hosts, &version, &err);
+    if (!known) {
+        looked_up_ = false;
+        err.msg = "hostkey: " + err.msg;
+        return err;
+    }
+    if (!looked_up_ || version != version_) {
+        entries_ = known->lookup(st.host, st.port);
+        version_ = version;
+        looked_up_ = true;
+    }
+    return {};
+}
+
+std::string HostKeyCheck::preference() const
+{
+    std::string pref;
+    for (const std::string &t : entries_.key_types())
+        pref += t + ",";
+    return pref.empty() ? pref : pref + kAllTypes;
+}
 
 void HostKeyCheck::prefer_known_types(Loop &loop, const Settings &st, LIBSSH2_SESSION *ssh)
 {
@@ -47,22 +81,60 @@ void HostKeyCheck::prefer_known_types(Loop &loop, const Settings &st, LIBSSH2_SE
         return;
     // Offer the host key types known_hosts already holds for this host
     // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
-    // known only by its ed25519 key looks unknown.
-    if (auto known = loop.known_hosts().get(st.cfg.known_hosts)) {
-        std::string pref;
-        for (const std::string &t : known->key_types(st.host, st.port))
-            pref += t + ",";
-        if (!pref.empty()) {
-            pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
-            libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
-        }
+    // known only by its ed25519 key would be refused. A file that cannot
+    // be read is reported by check(), after the handshake.
+    if (lookup(loop.known_hosts(), st))
+        return;
+    const std::string pref = preference();
+    if (!pref.empty())
+        libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
+}
+
+Failure HostKeyCheck::verify(KnownHostsCache &cache, const Settings &st, const std::string &keytype,
+                             std::string_view blob, bool *added)
+{
+    *added = false;
+    if (Failure f = lookup(cache, st))
+        return f;
+    const Config &c = st.cfg;
+    const std::string name = st.port == 22 ? st.host : "[" + st.host + "]:" + std::to_string(st.port);
+    const HostKeyVerdict v = entries_.check(keytype, blob);
+    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
+    switch (v.status) {
+    case HostKeyStatus::Match:
+        return {};
+    case HostKeyStatus::Revoked:
+        return failed(PSSH_E_HOSTKEY, "hostkey: the server's " + keytype + " key is marked @revoked in " + where);
+    case HostKeyStatus::Mismatch:
+        return failed(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + keytype +
+                                          " key differs from the one in " + where +
+                                          " (man in the middle, or a reinstalled host?)");
+    case HostKeyStatus::OtherType:
+        // The known types were offered first; the server took none of them.
+        return failed(PSSH_E_HOSTKEY,
+                      "hostkey: HOST KEY MISMATCH: " + name + " is known only by " + joined(entries_.key_types()) +
+                          " keys (" + where + "), but the server agreed to none of those types and showed a " +
+                          keytype + " key (man in the middle, or a reinstalled host? ssh refuses it too; "
+                                    "if the new key is genuine, replace the host's lines in " +
+                          c.known_hosts + ")");
+    case HostKeyStatus::NotFound:
+        break;
     }
+    if (c.policy == PSSH_HOSTKEY_STRICT)
+        return failed(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + keytype + " key for " + name + " in " +
+                                                  c.known_hosts +
+                                                  " (policy strict: add the host's key, or use accept-new)");
+    if (Failure f = cache.append(c.known_hosts, known_hosts_line(st.host, st.port, keytype, blob))) {
+        f.msg = "hostkey: cannot add " + name + " (policy accept-new): " + f.msg;
+        return f;
+    }
+    *added = true;
+    return {};
 }
 
 Failure HostKeyCheck::check(Loop &loop, const Settings &st, LIBSSH2_SESSION *ssh)
 {
-    const Config &c = st.cfg;
-    if (c.policy == PSSH_HOSTKEY_OFF)
+    if (st.cfg.policy == PSSH_HOSTKEY_OFF)
         return {};
     size_t len = 0;
     int type = 0;
@@ -70,39 +142,12 @@ Failure HostKeyCheck::check(Loop &loop, const Settings &st, LIBSSH2_SESSION *ssh
     if (!key)
         return failed(PSSH_E_SESSION, "hostkey: the server sent no host key");
     const std::string ktype = hostkey_type_name(type);
-    auto known = loop.known_hosts().get(c.known_hosts);
-    if (!known)
-        return failed(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
-    HostKeyVerdict v = known->check(st.host, st.port, ktype, std::string_view(key, len));
-    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
-    switch (v.status) {
-    case HostKeyStatus::Match:
-        return {};
-    case HostKeyStatus::Revoked:
-        return failed(PSSH_E_HOSTKEY, "hostkey: the server's " + ktype + " key is marked @revoked in " + where);
-    case HostKeyStatus::Mismatch:
-        return failed(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + ktype +
-                                          " key differs from the one in " + where +
-                                          " (man in the middle, or a reinstalled host?)");
-    case HostKeyStatus::NotFound:
-        break;
-    }
-    std::string name = st.port == 22 ? st.host : "[" + st.host + "]:" + std::to_string(st.port);
-    if (c.policy == PSSH_HOSTKEY_STRICT)
-        return failed(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + ktype + " key for " + name + " in " +
-                                                  c.known_hosts +
-                                                  " (policy strict: add the host's key, or use accept-new)");
-    std::string line = known_hosts_line(st.host, st.port, ktype, std::string_view(key, len));
-    int fd = open(c.known_hosts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, line.data(), line.size()) == ssize_t(line.size());
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (!ok)
-        return failed(PSSH_E_IO, "hostkey: cannot add " + name + " to " + c.known_hosts + ": " + strerror(e));
-    loop.log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st.display.c_str(), ktype.c_str(), name.c_str(),
-             c.known_hosts.c_str());
-    return {};
+    bool added = false;
+    Failure f = verify(loop.known_hosts(), st, ktype, std::string_view(key, len), &added);
+    if (added)
+        loop.log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st.display.c_str(), ktype.c_str(),
+                 known_hosts_name(st.host, st.port).c_str(), st.cfg.known_hosts.c_str());
+    return f;
 }
 
 } // namespace pssh
