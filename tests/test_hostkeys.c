@@ -133,6 +133,29 @@ Test(hostkeys, a_host_known_by_another_type_is_refused)
     extra_sshd_stop(&both);
 }
 
+/* The common case of the rule above: an old known_hosts entry holds the
+ * host's RSA key. OpenSSH 8.8 and later offer it only as rsa-sha2-256/512,
+ * which libssh2 1.10 cannot verify, so the server shows its ed25519 key:
+ * refused, with a word on why the RSA key could not be used. */
+Test(hostkeys, a_host_known_by_its_rsa_key_only_is_refused_with_the_reason)
+{
+    char msg[1024], keys[1024], cmd[1200], pub[600];
+    const char *rsa = own_path("host_rsa");
+    unlink(rsa);
+    snprintf(cmd, sizeof cmd, "ssh-keygen -q -t rsa -b 2048 -N '' -f %s >/dev/null 2>&1", rsa);
+    cr_assert_eq(system(cmd), 0, "ssh-keygen failed");
+    snprintf(keys, sizeof keys, "%s %s", rsa, fleet_path("host_ed25519"));
+    extra_sshd s = extra_sshd_start(keys, NULL);
+    snprintf(pub, sizeof pub, "%s.pub", rsa);
+    pssh_config *cfg = policy_config(extra_sshd_known_hosts(&s, pub), PSSH_HOSTKEY_STRICT);
+    cr_expect_eq(try_connect(extra_sshd_host(&s), cfg, msg, sizeof msg), PSSH_E_HOSTKEY, "%s", msg);
+    cr_expect(strstr(msg, "known only by ssh-rsa") && strstr(msg, "ssh-ed25519") && strstr(msg, "SHA-1"), "%s", msg);
+    pssh_config_free(cfg);
+    extra_sshd_stop(&s);
+    unlink(rsa);
+    unlink(pub);
+}
+
 /* What "known" means: an unmarked line that names the host, plainly, hashed
  * or through a wildcard. @revoked and @cert-authority lines, lines whose
  * negation excludes the host and lines for another port do not make it

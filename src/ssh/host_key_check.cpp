@@ -3,6 +3,7 @@
 #include "known_hosts_cache.hpp"
 #include "loop.hpp"
 
+#include <algorithm>
 #include <libssh2.h>
 
 namespace pssh {
@@ -109,14 +110,20 @@ Failure HostKeyCheck::verify(KnownHostsCache &cache, const Settings &st, const s
         return failed(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + keytype +
                                           " key differs from the one in " + where +
                                           " (man in the middle, or a reinstalled host?)");
-    case HostKeyStatus::OtherType:
+    case HostKeyStatus::OtherType: {
         // The known types were offered first; the server took none of them.
+        const std::vector<std::string> known = entries_.key_types();
+        const bool rsa = std::find(known.begin(), known.end(), "ssh-rsa") != known.end();
         return failed(PSSH_E_HOSTKEY,
-                      "hostkey: HOST KEY MISMATCH: " + name + " is known only by " + joined(entries_.key_types()) +
-                          " keys (" + where + "), but the server agreed to none of those types and showed a " +
-                          keytype + " key (man in the middle, or a reinstalled host? ssh refuses it too; "
-                                    "if the new key is genuine, replace the host's lines in " +
-                          c.known_hosts + ")");
+                      "hostkey: HOST KEY MISMATCH: " + name + " is known only by " + joined(known) + " keys (" +
+                          where + "), but the server agreed to none of those types and showed a " + keytype +
+                          " key (man in the middle, or a reinstalled host? ssh refuses it too; "
+                          "if the new key is genuine, replace the host's lines in " +
+                          c.known_hosts + ")" +
+                          (rsa ? "; note: libssh2 1.10 checks RSA host keys only with ssh-rsa (SHA-1), "
+                                 "which OpenSSH 8.8 and later no longer offer"
+                               : ""));
+    }
     case HostKeyStatus::NotFound:
         break;
     }
