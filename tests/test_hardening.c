@@ -1,5 +1,6 @@
 /* Hardening: retries, re-entrancy, hostile servers, the end of output.
  * Each test here failed before the fix it guards (issue 14). */
+#include "fixtures/faultproxy.h"
 #include "fixtures/fleet.h"
 #include "fixtures/sshd.h"
 
@@ -376,4 +377,112 @@ Test(hardening, raw_eof_comes_with_the_exit_status)
     cr_assert_eq(pssh_output_exit_code(o), 5);
     pssh_output_unref(o);
     pssh_client_unref(c);
+}
+
+/* ---- Hostile transports (items 1, 5, 7), through tests/fixtures/faultproxy ---- */
+
+static pssh_config *proxied_config(int timeout_ms, int retries)
+{
+    pssh_config *cfg = fleet_config();
+    /* The proxy's address is not the host's: no known_hosts entry. */
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_config_set_timeout(cfg, timeout_ms);
+    pssh_config_set_retries(cfg, retries, 100);
+    return cfg;
+}
+
+/* Item 1: the first connection is dropped, the retry must still hold every
+ * credential (it failed with PSSH_E_AUTH, "no credential configured"). */
+Test(hardening, retry_keeps_credentials)
+{
+    fault_proxy fp = fault_proxy_start(fleet_host(1), FP_DROP_FIRST, 1);
+    pssh_config *cfg = proxied_config((int)within(10000), 2);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_output *o = NULL;
+    pssh_err rc = pssh_client_run_command(c, "echo through", NULL, &o);
+    cr_assert_eq(rc, PSSH_OK, "%s: %s", pssh_err_name(rc), pssh_client_error_message(c));
+    size_t n;
+    char *out = read_all(o, PSSH_STDOUT, &n);
+    cr_assert_str_eq(out, "through\n");
+    free(out);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+    pssh_config_free(cfg);
+    fault_proxy_stop(&fp);
+}
+
+/* Item 5: a server that floods lines and never sends its banner must not
+ * take the loop: the other hosts finish, and the flooding host fails within
+ * its timeout. */
+Test(hardening, pre_banner_flood_does_not_take_the_loop)
+{
+    fault_proxy fp = fault_proxy_start(NULL, FP_FLOOD, 0);
+    const char *hosts[3] = {fault_proxy_host(&fp), fleet_host(1), fleet_host(2)};
+    pssh_config *cfg = proxied_config(3000, 0);
+    pssh_parallel *p = NULL;
+    cr_assert_eq(pssh_parallel_new(NULL, hosts, 3, cfg, NULL, &p), PSSH_OK);
+    pssh_parallel_set_stop_on_errors(p, 0);
+    pssh_output *outs[3];
+    double t0 = now_ms();
+    cr_assert_eq(pssh_parallel_run_command(p, "echo fine", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    double dt = now_ms() - t0;
+    pssh_err e = pssh_output_error(outs[0]);
+    cr_assert(e == PSSH_E_SESSION || e == PSSH_E_TIMEOUT, "%s: %s", pssh_err_name(e),
+              pssh_output_error_message(outs[0]));
+    cr_assert(dt < within(3000) + 1500, "the flooding host took %.0f ms (timeout 3000)", dt);
+    for (int i = 1; i < 3; i++) {
+        cr_assert_eq(pssh_output_error(outs[i]), PSSH_OK, "%s", pssh_output_error_message(outs[i]));
+        size_t n;
+        char *out = read_all(outs[i], PSSH_STDOUT, &n);
+        cr_assert_str_eq(out, "fine\n");
+        free(out);
+    }
+    for (int i = 0; i < 3; i++)
+        pssh_output_unref(outs[i]);
+    pssh_parallel_unref(p);
+    pssh_config_free(cfg);
+    fault_proxy_stop(&fp);
+}
+
+/* Item 7: what arrived before the connection dropped is returned first. */
+Test(hardening, output_before_a_drop_is_kept)
+{
+    const long cuts[] = {100000, 300000, 1000000};
+    for (int k = 0; k < 3; k++) {
+        fault_proxy fp = fault_proxy_start(fleet_host(1), FP_CUT_AFTER, cuts[k]);
+        pssh_config *cfg = proxied_config((int)within(10000), 0);
+        pssh_client *c = NULL;
+        cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+        pssh_output *o = fleet_run(c, "seq 1 2000000", NULL);
+        /* Every line that came is the right one, in order, up to the cut. */
+        long want = 1, lines = 0;
+        int cut_line = 0; /* the last line may stop where the stream was cut */
+        const char *line;
+        size_t len;
+        pssh_err rc;
+        while ((rc = pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000)) == PSSH_OK) {
+            char w[32];
+            int wl = snprintf(w, sizeof w, "%ld", want++);
+            cr_assert(!cut_line, "a line after the cut one");
+            if ((size_t)wl != len || memcmp(w, line, len) != 0) {
+                if (len < (size_t)wl && memcmp(w, line, len) == 0)
+                    cut_line = 1;
+                else
+                    cr_assert_fail("line %ld is '%.*s'", want - 1, (int)len, line);
+            }
+            lines++;
+        }
+        cr_assert_eq(rc, PSSH_E_LOST, "%s: %s", pssh_err_name(rc), pssh_output_error_message(o));
+        /* The handshake takes a few kB; SSH packets, about 35 kB each,
+         * are cut where the stream stops: all but the last whole packets
+         * must arrive. seq's lines average under 7 bytes here. */
+        long min_lines = (cuts[k] - 80000) / 8;
+        cr_assert(lines >= min_lines, "cut after %ld bytes: only %ld lines came back", cuts[k], lines);
+        pssh_output_unref(o);
+        pssh_client_unref(c);
+        pssh_config_free(cfg);
+        fault_proxy_stop(&fp);
+    }
 }

@@ -56,6 +56,9 @@ public:
     // The index of the host in its parallel client.
     size_t tag() const noexcept { return tag_; }
     bool held() const noexcept { return held_; }
+    // Output libssh2 holds for us cannot all be taken until the caller reads
+    // (a full buffer, or a line the caller still borrows).
+    bool waits_for_reader() const noexcept { return held_ || starved_[0] || starved_[1]; }
     void set_discard(bool on);
 
     // Session side: advance as far as possible. True when blocked on a
