@@ -85,7 +85,7 @@ typedef enum pssh_err {
     PSSH_E_REFUSED = -5,         /* connection refused (never retried) */
     PSSH_E_TIMEOUT = -6,         /* a deadline passed; the message names the phase */
     PSSH_E_SESSION = -7,         /* SSH protocol failure: banner, key exchange */
-    PSSH_E_HOSTKEY = -8,         /* host key mismatch or revoked */
+    PSSH_E_HOSTKEY = -8,         /* host key mismatch (of any known type) or revoked */
     PSSH_E_HOSTKEY_UNKNOWN = -9, /* host not in known_hosts under the strict policy */
     PSSH_E_AUTH = -10,           /* the server refused every credential offered */
     PSSH_E_PKEY = -11,           /* private key file missing, unreadable or malformed */
@@ -175,7 +175,9 @@ typedef enum pssh_host_key_policy {
     PSSH_HOSTKEY_ACCEPT_NEW = 1, /* unknown host: key appended to known_hosts */
     PSSH_HOSTKEY_OFF = 2         /* no check at all (test rigs only) */
 } pssh_host_key_policy;
-/* Under STRICT and ACCEPT_NEW, a changed or revoked key is always refused. */
+/* Under STRICT and ACCEPT_NEW, a changed or revoked key is always refused
+ * (PSSH_E_HOSTKEY), and so is a known host's key of a type known_hosts does
+ * not hold for it, as ssh does: the types known are asked for first. */
 
 PSSH_API pssh_err pssh_config_new(pssh_config **out);
 PSSH_API pssh_err pssh_config_dup(const pssh_config *cfg, pssh_config **out);
@@ -213,7 +215,15 @@ PSSH_API pssh_err pssh_config_set_retries(pssh_config *cfg, int retries, int del
 /* Send an SSH keepalive every `seconds` of a connected session (0 = off,
  * default 60). A keepalive never keeps a client or connection alive. */
 PSSH_API pssh_err pssh_config_set_keepalive(pssh_config *cfg, int seconds);
-/* known_hosts file (default ~/.ssh/known_hosts). */
+/* known_hosts file. Default ~/.ssh/known_hosts, where "~" is $HOME as the
+ * client is made (pssh_client_new, pssh_parallel_new), or, when HOME is
+ * unset or empty, the home directory of the process's user in the password
+ * database. A path given here is used as it is (no "~" expansion). A missing
+ * file is an empty one; anything but a regular file (a FIFO...) fails the
+ * connection with PSSH_E_IO at once. Under ACCEPT_NEW, a new host's line is
+ * appended in one write, after a newline if the file lacks a final one, and
+ * a missing directory is made (mode 0700, the last component only, as ssh
+ * makes ~/.ssh). */
 PSSH_API pssh_err pssh_config_set_known_hosts(pssh_config *cfg, const char *path);
 PSSH_API pssh_err pssh_config_set_host_key_policy(pssh_config *cfg, pssh_host_key_policy policy);
 /* Connect over IPv6 only (default: IPv4 and IPv6, in resolver order). */

@@ -1,12 +1,10 @@
 #include "session.hpp"
 
-#include "known_hosts.hpp"
 #include "output.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -23,25 +21,6 @@ constexpr int kMaxPasses = 16; // then yield to other sessions for a turn
 LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
 LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
 LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
-
-const char *hostkey_type_name(int type)
-{
-    switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA:
-        return "ssh-rsa";
-    case LIBSSH2_HOSTKEY_TYPE_DSS:
-        return "ssh-dss";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
-        return "ecdsa-sha2-nistp256";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
-        return "ecdsa-sha2-nistp384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
-        return "ecdsa-sha2-nistp521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519:
-        return "ssh-ed25519";
-    }
-    return "unknown";
-}
 
 // Failures worth another attempt: the network or the server may recover.
 bool retryable(pssh_err code)
@@ -319,78 +298,9 @@ void Session::begin_handshake()
     libssh2_session_set_blocking(ssh_, 0);
     if (st_->cfg.compress)
         libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
-    if (st_->cfg.policy != PSSH_HOSTKEY_OFF) {
-        // Offer the host key types known_hosts already holds for this host
-        // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
-        // known only by its ed25519 key looks unknown.
-        if (auto known = loop_->known_hosts().get(st_->cfg.known_hosts)) {
-            std::string pref;
-            for (const std::string &t : known->key_types(st_->host, st_->port))
-                pref += t + ",";
-            if (!pref.empty()) {
-                pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
-                libssh2_session_method_pref(ssh_, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
-            }
-        }
-    }
+    hostkey_.prefer_known_types(*loop_, *st_, ssh_);
     SET_STATE(State::Handshake);
     advance();
-}
-
-bool Session::check_host_key()
-{
-    const Config &c = st_->cfg;
-    if (c.policy == PSSH_HOSTKEY_OFF)
-        return true;
-    size_t len = 0;
-    int type = 0;
-    const char *key = libssh2_session_hostkey(ssh_, &len, &type);
-    if (!key) {
-        fail_attempt(PSSH_E_SESSION, "hostkey: the server sent no host key");
-        return false;
-    }
-    const std::string ktype = hostkey_type_name(type);
-    auto known = loop_->known_hosts().get(c.known_hosts);
-    if (!known) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
-        return false;
-    }
-    HostKeyVerdict v = known->check(st_->host, st_->port, ktype, std::string_view(key, len));
-    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
-    switch (v.status) {
-    case HostKeyStatus::Match:
-        return true;
-    case HostKeyStatus::Revoked:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: the server's " + ktype + " key is marked @revoked in " + where);
-        return false;
-    case HostKeyStatus::Mismatch:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + ktype +
-                                         " key differs from the one in " + where +
-                                         " (man in the middle, or a reinstalled host?)");
-        return false;
-    case HostKeyStatus::NotFound:
-        break;
-    }
-    std::string name = st_->port == 22 ? st_->host : "[" + st_->host + "]:" + std::to_string(st_->port);
-    if (c.policy == PSSH_HOSTKEY_STRICT) {
-        fail_attempt(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + ktype + " key for " + name + " in " +
-                                                 c.known_hosts +
-                                                 " (policy strict: add the host's key, or use accept-new)");
-        return false;
-    }
-    std::string line = known_hosts_line(st_->host, st_->port, ktype, std::string_view(key, len));
-    int fd = open(c.known_hosts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, line.data(), line.size()) == ssize_t(line.size());
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot add " + name + " to " + c.known_hosts + ": " + strerror(e));
-        return false;
-    }
-    loop_->log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st_->display.c_str(), ktype.c_str(),
-               name.c_str(), c.known_hosts.c_str());
-    return true;
 }
 
 // The connection ladder. Each rung repeats its libssh2 call with the same
@@ -411,8 +321,8 @@ void Session::advance()
                                         " bytes at most (is it an SSH server?)");
             if (rc)
                 return fail_attempt(PSSH_E_SESSION, "handshake: " + handshake_cause(rc, ssh_));
-            if (!check_host_key())
-                return;
+            if (Failure f = hostkey_.check(*loop_, *st_, ssh_))
+                return fail_attempt(f.code, f.msg);
             Nanos now = now_ns();
             handshake_ms_ = ns_to_ms(now - t_phase_);
             t_phase_ = now;

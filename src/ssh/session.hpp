@@ -12,6 +12,7 @@
 #include "../util/list.hpp"
 #include "auth.hpp"
 #include "config.hpp"
+#include "host_key_check.hpp"
 #include "loop.hpp"
 #include "recv_guard.hpp"
 
@@ -116,7 +117,6 @@ private:
     void connect_done();
     void begin_handshake();
     void advance();
-    bool check_host_key();
     void become_ready();
     // final: not worth another attempt, whatever the class.
     void fail_attempt(pssh_err code, const std::string &msg, bool final = false);
@@ -144,6 +144,7 @@ private:
     uint64_t resolve_id_ = 0;
     int attempt_ = 0;
     Authenticator auth_;
+    HostKeyCheck hostkey_;
     Timer deadline_{&Session::on_deadline, this};
     Timer retry_{&Session::on_retry, this};
     Timer keepalive_{&Session::on_keepalive, this};
