@@ -92,7 +92,7 @@ void Parallel::note_failure(const Failure &f, size_t i)
 }
 
 pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
-                       Output **outs)
+                       Output **outs, bool wait)
 {
     if (loop_->busy())
         return PSSH_E_BUSY;
@@ -120,14 +120,15 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
         CommandSpec spec = specs[per_host ? i : 0];
         last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
     }
-    pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
-                                   kNever);
+    pssh_err rc = PSSH_OK;
+    if (wait)
+        rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); }, kNever);
     if (outs)
         for (size_t i = 0; i < n; i++)
             outs[i] = Ref<Output>(last_[i]).release();
     if (rc != PSSH_OK)
         return rc;
-    return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+    return wait && stop_on_errors_ && err_ ? err_.code : PSSH_OK;
 }
 
 pssh_err Parallel::connect_auth()

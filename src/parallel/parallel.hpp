@@ -42,9 +42,11 @@ public:
     }
 
     // cmds: one command for all (ncmds == 1 and per_host false) or one per
-    // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise).
+    // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise). wait: run
+    // the loop until every host started or failed; without it, return as
+    // soon as the hosts are queued (they go on in join or any loop run).
     pssh_err run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
-                 Output **outs);
+                 Output **outs, bool wait = true);
     pssh_err connect_auth();
     pssh_err join(int timeout_ms, bool consume, size_t *unfinished);
     bool finished() const noexcept { return unfinished_ == 0; }
