@@ -200,6 +200,11 @@ PSSH_API pssh_err pssh_config_set_pkey_memory(pssh_config *cfg, const void *data
  * private key, it must be readable: a missing one fails the connection with
  * PSSH_E_PKEY. A per-host list replaces the default list. */
 PSSH_API pssh_err pssh_config_add_identity_file(pssh_config *cfg, const char *path);
+/* Reads the key file at path with the checks a connection makes on a
+ * configured key (passphrase may be NULL): PSSH_OK, or PSSH_E_PKEY,
+ * PSSH_E_PASSPHRASE, PSSH_E_KEY_ALGO, PSSH_E_RESOURCE with the reason in why
+ * (may be NULL). Nothing is kept. (Added in 0.2.) */
+PSSH_API pssh_err pssh_key_check(const char *path, const char *passphrase, char *why, size_t whylen);
 /* Use the ssh-agent at $SSH_AUTH_SOCK (default on when it is set). */
 PSSH_API pssh_err pssh_config_set_agent(pssh_config *cfg, int enable);
 /* Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa when no key is configured
