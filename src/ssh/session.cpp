@@ -1,6 +1,5 @@
 #include "session.hpp"
 
-#include "output.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -532,7 +531,7 @@ bool Session::socket_alive() const noexcept
 // they stay in the socket for the next operation, and reading is disarmed.
 void Session::watch_idle(unsigned events)
 {
-    if (!(events & EV_READ) || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+    if (!(events & EV_READ) || !channels_.empty() || !orphans_.empty() || user_waiting_)
         return;
     char c;
     if (!socket_alive())
@@ -585,7 +584,7 @@ void Session::retire() noexcept
 
 void Session::close_if_retired()
 {
-    if (!retire_ || state_ != State::Ready || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+    if (!retire_ || state_ != State::Ready || !channels_.empty() || !orphans_.empty() || user_waiting_)
         return;
     loop_->reactor().cancel(keepalive_);
     close_transport();
@@ -594,24 +593,24 @@ void Session::close_if_retired()
 
 bool Session::step_flows()
 {
-    if (outputs_.empty())
+    if (channels_.empty())
         return false;
     idle_data_ = false;
     // Stepping can release outputs (user callbacks); step a snapshot.
     size_t base = scratch_.size();
-    for (Output *o = outputs_.front(); o; o = outputs_.next(o))
-        scratch_.push_back(Ref<Output>::share(o));
+    for (Channel *c = channels_.front(); c; c = channels_.next(c))
+        scratch_.push_back(Ref<Channel>::share(c));
     bool blocked = false;
     for (size_t i = base; i < scratch_.size(); i++)
-        blocked |= scratch_[i]->step();
+        blocked |= scratch_[i]->step() != Channel::Wait::None;
     scratch_.resize(base);
     return blocked;
 }
 
 bool Session::reader_holds_back() const noexcept
 {
-    for (const Output *o = outputs_.front(); o; o = outputs_.next(o))
-        if (o->waits_for_reader())
+    for (const Channel *c = channels_.front(); c; c = channels_.next(c))
+        if (c->waits_for_reader())
             return true;
     return false;
 }
@@ -678,7 +677,7 @@ void Session::update_interest(bool flows_blocked)
             want = 0; // the socket is at its end: readers resume the flows
         else if (flows_blocked || user_waiting_)
             want = blocked_events();
-        else if (outputs_.empty() && orphans_.empty() && !idle_data_)
+        else if (channels_.empty() && orphans_.empty() && !idle_data_)
             want = EV_READ;
         break;
     default:
@@ -687,24 +686,24 @@ void Session::update_interest(bool flows_blocked)
     loop_->reactor().watch(token_, want);
 }
 
-void Session::attach(Output *o)
+void Session::attach(Channel *c)
 {
-    outputs_.push_back(o);
+    channels_.push_back(c);
     if (state_ == State::Idle)
         start();
     kick();
 }
 
-void Session::detach(Output *o) noexcept
+void Session::detach(Channel *o) noexcept
 {
-    List<Output, SessionOutputsTag>::remove(o);
+    List<Channel, SessionChannelsTag>::remove(o);
     if (opening_ == o) {
         opening_ = nullptr;
         kick();
     }
 }
 
-bool Session::acquire_open(Output *o) noexcept
+bool Session::acquire_open(Channel *o) noexcept
 {
     if (orphan_open_ || (opening_ && opening_ != o))
         return false;
@@ -712,7 +711,7 @@ bool Session::acquire_open(Output *o) noexcept
     return true;
 }
 
-void Session::release_open(Output *o) noexcept
+void Session::release_open(Channel *o) noexcept
 {
     if (opening_ != o)
         return;
@@ -720,7 +719,7 @@ void Session::release_open(Output *o) noexcept
     kick(); // the next output in line may open its channel
 }
 
-void Session::orphan_open(Output *o) noexcept
+void Session::orphan_open(Channel *o) noexcept
 {
     if (opening_ != o)
         return;
@@ -730,6 +729,8 @@ void Session::orphan_open(Output *o) noexcept
         kick();
     }
 }
+
+void Session::wake(Channel *) noexcept { kick(); }
 
 void Session::adopt_channel(_LIBSSH2_CHANNEL *ch)
 {
