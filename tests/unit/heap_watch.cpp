@@ -23,9 +23,26 @@ size_t n_needles = 0;
 std::atomic<bool> watching{false};
 std::atomic_flag lock = ATOMIC_FLAG_INIT;
 size_t freed_hits = 0;
-char notes[2048];
+const char *ignored[8];
+size_t n_ignored = 0;
+// Where blocks holding a secret were freed (file is nullptr for operator
+// delete), counted per place.
+struct Place {
+    const char *file;
+    int line;
+    size_t count, size;
+};
+constexpr size_t kPlaces = 32;
+Place places[kPlaces];
 std::string notes_str;
-void **live = nullptr; // open addressing set of live blocks (nullptr: empty, kGone: deleted)
+// Live blocks and their requested sizes, in an open-addressing table
+// (p == nullptr: empty; kGone: deleted). Only the requested bytes are
+// searched: the slack of a reused chunk may hold what an earlier owner left.
+struct Block {
+    void *p;
+    size_t n;
+};
+Block *live = nullptr;
 void *const kGone = reinterpret_cast<void *>(1);
 
 struct Guard {
@@ -39,26 +56,28 @@ struct Guard {
 
 size_t slot_of(void *p) { return (reinterpret_cast<uintptr_t>(p) >> 4) * 0x9E3779B97F4A7C15ull % kSlots; }
 
-void track(void *p)
+void track(void *p, size_t n)
 {
     if (!live || !p)
         return;
-    for (size_t i = slot_of(p), n = 0; n < kSlots; i = (i + 1) % kSlots, n++)
-        if (!live[i] || live[i] == kGone) {
-            live[i] = p;
+    for (size_t i = slot_of(p), k = 0; k < kSlots; i = (i + 1) % kSlots, k++)
+        if (!live[i].p || live[i].p == kGone) {
+            live[i] = {p, n};
             return;
         }
 }
 
-void untrack(void *p)
+// The block's requested size, or its usable size when it was allocated
+// before watching began.
+size_t untrack(void *p)
 {
-    if (!live || !p)
-        return;
-    for (size_t i = slot_of(p), n = 0; live[i] && n < kSlots; i = (i + 1) % kSlots, n++)
-        if (live[i] == p) {
-            live[i] = kGone;
-            return;
-        }
+    if (live && p)
+        for (size_t i = slot_of(p), k = 0; live[i].p && k < kSlots; i = (i + 1) % kSlots, k++)
+            if (live[i].p == p) {
+                live[i].p = kGone;
+                return live[i].n;
+            }
+    return malloc_usable_size(p);
 }
 
 bool holds_secret(const void *p, size_t size)
@@ -77,28 +96,48 @@ void inspect(void *p, const char *file, int line)
     if (!p || !watching.load(std::memory_order_relaxed))
         return;
     Guard g;
-    untrack(p);
-    if (holds_secret(p, malloc_usable_size(p))) {
-        if (freed_hits++ < 8) {
-            size_t used = strlen(notes);
-            snprintf(notes + used, sizeof notes - used, "%sblock of %zu bytes freed at %s:%d", used ? "; " : "",
-                     malloc_usable_size(p), file ? file : "operator delete", line);
+    size_t n = untrack(p);
+    if (!holds_secret(p, n))
+        return;
+    for (size_t i = 0; file && i < n_ignored; i++)
+        if (strstr(file, ignored[i]))
+            return;
+    freed_hits++;
+    for (size_t i = 0; i < kPlaces; i++)
+        if (places[i].count == 0 || (places[i].file == file && places[i].line == line)) {
+            places[i] = {file, line, places[i].count + 1, n};
+            break;
         }
+}
+
+// New blocks start zeroed while watching: a reused chunk must not bring
+// along bytes an earlier owner left (the test's own copies of the secrets,
+// made before watching began).
+void note_alloc(void *p, size_t n)
+{
+    if (p && watching.load(std::memory_order_relaxed)) {
+        memset(p, 0, n);
+        Guard g;
+        track(p, n);
     }
 }
 
-void note_alloc(void *p)
+size_t size_of(void *p)
 {
-    if (p && watching.load(std::memory_order_relaxed)) {
-        Guard g;
-        track(p);
-    }
+    if (!watching.load(std::memory_order_relaxed))
+        return malloc_usable_size(p);
+    Guard g;
+    if (live)
+        for (size_t i = slot_of(p), k = 0; live[i].p && k < kSlots; i = (i + 1) % kSlots, k++)
+            if (live[i].p == p)
+                return live[i].n;
+    return malloc_usable_size(p);
 }
 
 void *crypto_malloc(size_t n, const char *, int)
 {
     void *p = malloc(n);
-    note_alloc(p);
+    note_alloc(p, n);
     return p;
 }
 
@@ -116,8 +155,8 @@ void *crypto_realloc(void *p, size_t n, const char *file, int line)
     void *q = malloc(n);
     if (!q)
         return nullptr;
-    memcpy(q, p, std::min(n, malloc_usable_size(p)));
-    note_alloc(q);
+    note_alloc(q, n);
+    memcpy(q, p, std::min(n, size_of(p)));
     crypto_free(p, file, line);
     return q;
 }
@@ -129,14 +168,14 @@ void *operator new(size_t n)
     void *p = malloc(n ? n : 1);
     if (!p)
         throw std::bad_alloc();
-    note_alloc(p);
+    note_alloc(p, n);
     return p;
 }
 void *operator new[](size_t n) { return operator new(n); }
 void *operator new(size_t n, const std::nothrow_t &) noexcept
 {
     void *p = malloc(n ? n : 1);
-    note_alloc(p);
+    note_alloc(p, n);
     return p;
 }
 void *operator new[](size_t n, const std::nothrow_t &t) noexcept { return operator new(n, t); }
@@ -153,15 +192,23 @@ void operator delete[](void *p, const std::nothrow_t &) noexcept { operator dele
 
 namespace heapwatch {
 
+// Before anything else of this binary can make OpenSSL allocate (static
+// initializers included): the hooks only pass through until start().
+bool hooked = false;
+__attribute__((constructor(101))) void hook_openssl()
+{
+    hooked = CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free) == 1;
+}
+
 bool start()
 {
-    static bool hooked = CRYPTO_set_mem_functions(crypto_malloc, crypto_realloc, crypto_free) == 1;
     Guard g;
     if (!live)
-        live = static_cast<void **>(calloc(kSlots, sizeof(void *)));
+        live = static_cast<Block *>(calloc(kSlots, sizeof(Block)));
     n_needles = 0;
+    n_ignored = 0;
     freed_hits = 0;
-    notes[0] = 0;
+    memset(places, 0, sizeof places);
     watching = hooked && live;
     return watching;
 }
@@ -177,6 +224,13 @@ void watch(std::string_view s)
     std::reverse_copy(nd.fwd, nd.fwd + nd.len, nd.rev);
 }
 
+void ignore_frees_in(const char *source_file)
+{
+    Guard g;
+    if (n_ignored < 8)
+        ignored[n_ignored++] = source_file;
+}
+
 size_t freed_with_secret()
 {
     Guard g;
@@ -186,7 +240,15 @@ size_t freed_with_secret()
 const std::string &findings()
 {
     bool was = watching.exchange(false);
-    notes_str = notes;
+    notes_str.clear();
+    for (const Place &pl : places) {
+        if (!pl.count)
+            break;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s%zu x %s:%d (%zu bytes)", notes_str.empty() ? "" : "; ", pl.count,
+                 pl.file ? pl.file : "operator delete", pl.line, pl.size);
+        notes_str += buf;
+    }
     watching = was;
     return notes_str;
 }
@@ -197,7 +259,7 @@ size_t live_with_secret()
     size_t hits = 0;
     if (live)
         for (size_t i = 0; i < kSlots; i++)
-            if (live[i] && live[i] != kGone && holds_secret(live[i], malloc_usable_size(live[i])))
+            if (live[i].p && live[i].p != kGone && holds_secret(live[i].p, live[i].n))
                 hits++;
     return hits;
 }

@@ -18,6 +18,9 @@ bool start();
 // A secret to look for, as given and byte-reversed (BIGNUMs are kept
 // little-endian inside OpenSSL). At least 8 bytes.
 void watch(std::string_view secret);
+// Frees by OpenSSL from source files whose names contain this (a static
+// string) are not counted.
+void ignore_frees_in(const char *source_file);
 // Blocks freed (or moved by realloc) while they still held a secret, and a
 // note of where the first ones were freed.
 size_t freed_with_secret();
