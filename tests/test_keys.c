@@ -294,10 +294,14 @@ Test(keys, each_refused_algorithm_counts_against_max_auth_tries)
 /* A server that hangs up on the first SHA-2 request (as x/crypto/ssh does:
  * it cannot parse an "rsa-sha2-512" key blob). MaxAuthTries 1 with only
  * ssh-rsa accepted gives the same picture: closed on rsa-sha2-512. The
- * session connects again and offers ssh-rsa at once. Disabled until the
- * session acts on Authenticator::wants_rsa_sha1_reconnect() (session.cpp). */
-Test(keys, server_closing_on_sha2_gets_ssh_rsa_on_a_new_connection, .disabled = true)
+ * session connects again and offers ssh-rsa at once. Skipped until the
+ * session acts on Authenticator::wants_rsa_sha1_reconnect() (session.cpp):
+ * build with -DPSSH_TEST_RSA_RECONNECT to run it. */
+Test(keys, server_closing_on_sha2_gets_ssh_rsa_on_a_new_connection)
 {
+#ifndef PSSH_TEST_RSA_RECONNECT
+    cr_skip_test("the session does not reconnect for ssh-rsa yet (session.cpp)");
+#endif
     const char *dir = keys_dir();
     const char *key = rsa_key(dir, "id_rsa", 2048, "");
     extra_sshd *s = key_server(dir, "PubkeyAcceptedAlgorithms ssh-rsa\nMaxAuthTries 1");
@@ -600,8 +604,10 @@ Test(keys, ec_curve_without_an_ssh_name)
 /* ------------------------------------------------------------------------ */
 /* A FIFO as key file (item 10, key part)                                   */
 
-/* open() waited for a writer for ever, and the loop with it. */
-Test(keys, fifo_as_key_file_fails_promptly, .timeout = 20)
+/* open() waited for a writer for ever, and the loop with it (until the
+ * suite's timeout: a per-test .timeout makes Criterion 2.4 leak in its
+ * runner under --jobs 2, which fails the sanitizer gate). */
+Test(keys, fifo_as_key_file_fails_promptly)
 {
     const char *dir = keys_dir();
     const char *path = in_dir(dir, "fifo");
