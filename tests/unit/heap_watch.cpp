@@ -8,6 +8,11 @@
 #include <malloc.h>
 #include <new>
 #include <openssl/crypto.h>
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#else
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
 
 namespace {
 
@@ -82,6 +87,9 @@ size_t untrack(void *p)
 
 bool holds_secret(const void *p, size_t size)
 {
+    // Padding nobody wrote (OSSL_PARAM arrays have some) is searched too:
+    // under valgrind, say that reading it is meant.
+    VALGRIND_MAKE_MEM_DEFINED(p, size);
     const auto *b = static_cast<const unsigned char *>(p);
     for (size_t k = 0; k < n_needles; k++) {
         const Needle &nd = needles[k];
