@@ -56,6 +56,9 @@ public:
     // The index of the host in its parallel client.
     size_t tag() const noexcept { return tag_; }
     bool held() const noexcept { return held_; }
+    // Output libssh2 holds for us cannot all be taken until the caller reads
+    // (a full buffer, or a line the caller still borrows).
+    bool waits_for_reader() const noexcept { return held_ || starved_[0] || starved_[1]; }
     void set_discard(bool on);
 
     // Session side: advance as far as possible. True when blocked on a
@@ -108,6 +111,7 @@ private:
     void start_timer(int ms);
     static void on_timer(void *self);
     bool stream_over(int s) const noexcept { return eof_[s] || finished(); }
+    pssh_err end_of_stream() const noexcept;
     Nanos read_deadline(int timeout_ms) const noexcept;
     void resume_if_full(int s, bool was_full) noexcept;
     void end_borrow(int s) noexcept;

@@ -88,17 +88,13 @@ std::string handshake_cause(int rc, LIBSSH2_SESSION *s)
 
 } // namespace
 
-// Every byte libssh2 takes from the socket passes here and is counted: a
-// flow's read can pull in data meant for another channel or stream, leaving
-// the socket empty, so run() steps the flows again until a whole pass has
-// pulled in nothing new.
+// Every byte libssh2 takes from the socket passes the guard and is counted:
+// a flow's read can pull in data meant for another channel or stream,
+// leaving the socket empty, so run() steps the flows again until a whole
+// pass has pulled in nothing new.
 ssize_t Session::counting_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
 {
-    ssize_t n = recv(fd, buf, len, flags);
-    if (n < 0)
-        return -errno;
-    static_cast<Session *>(*abstract)->rx_bytes_ += uint64_t(n);
-    return n;
+    return static_cast<Session *>(*abstract)->rx_.recv(fd, buf, len, flags);
 }
 
 std::string libssh2_message(void *session)
@@ -180,9 +176,17 @@ void Session::start()
     if (state_ != State::Idle)
         return;
     hold(true);
+    begin_attempt();
+}
+
+// Every attempt plans its credentials afresh: closing a failed attempt's
+// transport lets go of the last one's (agent connection, key material).
+void Session::begin_attempt()
+{
+    attempt_++;
+    fail_.clear();
     std::string why;
-    pssh_err rc = auth_.plan(*loop_, *st_, &why);
-    if (rc != PSSH_OK) {
+    if (pssh_err rc = auth_.plan(*loop_, *st_, &why); rc != PSSH_OK) {
         fail_.set(rc, st_->display + ": key: " + why);
         SET_STATE(State::Failed);
         hold(false);
@@ -190,13 +194,6 @@ void Session::start()
         settled();
         return;
     }
-    begin_attempt();
-}
-
-void Session::begin_attempt()
-{
-    attempt_++;
-    fail_.clear();
     t_attempt_ = t_phase_ = now_ns();
     if (st_->cfg.timeout_ms > 0)
         loop_->reactor().arm(deadline_, t_attempt_ + ms_to_ns(st_->cfg.timeout_ms));
@@ -298,6 +295,7 @@ void Session::begin_handshake()
     if (!ssh_)
         return fail_attempt(PSSH_E_NOMEM, "handshake: cannot allocate a libssh2 session");
     libssh2_session_callback_set(ssh_, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void *>(&Session::counting_recv));
+    rx_.reset(st_->cfg.timeout_ms > 0 ? t_attempt_ + ms_to_ns(st_->cfg.timeout_ms) : kNever);
     libssh2_session_set_blocking(ssh_, 0);
     if (st_->cfg.compress)
         libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
@@ -385,6 +383,12 @@ void Session::advance()
             int rc = libssh2_session_handshake(ssh_, fd_);
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return;
+            if (rc && rx_.banner_flood())
+                return fail_attempt(PSSH_E_SESSION,
+                                    "handshake: no SSH banner within " +
+                                        std::to_string(RecvGuard::kMaxPreBannerLines) + " lines of " +
+                                        std::to_string(RecvGuard::kMaxBannerLine) +
+                                        " bytes at most (is it an SSH server?)");
             if (rc)
                 return fail_attempt(PSSH_E_SESSION, "handshake: " + handshake_cause(rc, ssh_));
             if (!check_host_key())
@@ -434,6 +438,7 @@ void Session::become_ready()
     auth_ms_ = ns_to_ms(now - t_phase_);
     loop_->reactor().cancel(deadline_);
     auth_.reset(); // key material and agent are not needed any more
+    rx_.set_established(true);
     SET_STATE(State::Ready);
     hold(false);
     if (st_->cfg.keepalive_s > 0) {
@@ -612,18 +617,27 @@ void Session::run()
         return;
     Ref<Session> self = Ref<Session>::share(this);
     running_ = true;
+    rx_.new_turn();
     bool blocked = false;
     if (state_ == State::Handshake || state_ == State::AuthList || state_ == State::Auth)
         advance();
     for (int pass = 0;; pass++) {
-        const uint64_t rx = rx_bytes_;
+        const uint64_t rx = rx_.total();
         blocked = state_ == State::Ready && step_orphans();
         blocked |= step_flows();
-        if (rx_bytes_ == rx || state_ != State::Ready)
+        if (state_ == State::Ready && rx_.end_held() && !reader_holds_back()) {
+            // Every flow has taken what libssh2 had queued: now libssh2 may
+            // see the socket's end, and the next pass fails the flows.
+            rx_.release_end();
+            if (user_waiting_)
+                user_ready_ = true;
+            continue;
+        }
+        if (rx_.total() == rx || state_ != State::Ready)
             break; // every flow has seen all that arrived
         if (user_waiting_)
             user_ready_ = true; // a raw libssh2 caller must look again too
-        if (pass == kMaxPasses) {
+        if (pass == kMaxPasses || rx_.turn_spent()) {
             kick(); // a busy session must not starve the others
             break;
         }
@@ -646,6 +660,14 @@ bool Session::step_flows()
         blocked |= scratch_[i]->step();
     scratch_.resize(base);
     return blocked;
+}
+
+bool Session::reader_holds_back() const noexcept
+{
+    for (const Output *o = outputs_.front(); o; o = outputs_.next(o))
+        if (o->waits_for_reader())
+            return true;
+    return false;
 }
 
 bool Session::step_orphans()
@@ -706,7 +728,9 @@ void Session::update_interest(bool flows_blocked)
         want = blocked_events();
         break;
     case State::Ready:
-        if (flows_blocked || user_waiting_)
+        if (rx_.end_held())
+            want = 0; // the socket is at its end: readers resume the flows
+        else if (flows_blocked || user_waiting_)
             want = blocked_events();
         else if (outputs_.empty() && orphans_.empty() && !idle_data_)
             want = EV_READ;

@@ -13,6 +13,7 @@
 #include "auth.hpp"
 #include "config.hpp"
 #include "loop.hpp"
+#include "recv_guard.hpp"
 
 #include <vector>
 
@@ -112,6 +113,7 @@ private:
     void close_transport() noexcept;
     void run();
     bool step_flows();
+    bool reader_holds_back() const noexcept;
     bool step_orphans();
     void watch_idle(unsigned events);
     void update_interest(bool flows_blocked);
@@ -142,7 +144,7 @@ private:
     void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
-    uint64_t rx_bytes_ = 0;  // read from the socket by libssh2, ever
+    RecvGuard rx_;           // every byte libssh2 reads passes here
     bool user_waiting_ = false, user_ready_ = false;
     Nanos t_attempt_ = 0, t_phase_ = 0;
     double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
