@@ -285,7 +285,11 @@ Test(parallel, stop_on_errors_returns_the_first_failure)
 /* A per-host value that is set wins, false and 0 included. */
 Test(parallel, per_host_zero_wins_over_defaults)
 {
-    const char *hosts[2] = {"no-such-a.invalid", "no-such-b.invalid"};
+    /* A server that closes at once: a handshake failure, which is retried. */
+    bad_server s = bad_server_start(BAD_CLOSE);
+    char h[64];
+    snprintf(h, sizeof h, "%s", bad_server_host(&s));
+    const char *hosts[2] = {h, h};
     pssh_config *defaults = fleet_config();
     pssh_config_set_retries(defaults, 2, 400);
     pssh_config *zero = NULL;
@@ -302,6 +306,7 @@ Test(parallel, per_host_zero_wins_over_defaults)
               pssh_output_error_message(outs[1]));
     unref_all(outs, 2);
     pssh_parallel_unref(p);
+    bad_server_stop(&s);
     pssh_config_free(defaults);
     pssh_config_free(zero);
 }

@@ -43,21 +43,23 @@ bool transport_error(long rc)
 
 } // namespace
 
-Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, bool pooled)
+Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, Ref<Pool> pool)
 {
     auto *o = new Output(std::move(s), std::move(spec));
     Ref<Output> r = Ref<Output>::adopt(o);
     o->sink_ = sink;
     o->tag_ = tag;
     o->hold(true);
-    if (pooled)
+    if (pool) {
         o->state_ = State::Pooled;
-    else
+        o->join_pool(std::move(pool)); // may admit it at once
+    } else {
         o->session_->attach(o);
+    }
     return r;
 }
 
-void Output::begin()
+void Output::admit()
 {
     if (state_ != State::Pooled)
         return;
@@ -152,6 +154,22 @@ void Output::fail(pssh_err code, const std::string &msg)
     if (finished())
         return;
     fail_.set(code, msg);
+    stop(State::Failed);
+}
+
+void Output::close()
+{
+    if (finished())
+        return;
+    if (!started())
+        return fail(PSSH_E_STATE, session_->settings().display + ": command: closed by the caller before it started");
+    stop(State::Done);
+}
+
+// Over from outside, whatever it was doing: the channel (or its pending
+// open) goes to the session to close, the rest stays readable.
+void Output::stop(State end)
+{
     session_->loop().reactor().cancel(timer_);
     if (state_ == State::Opening)
         session_->orphan_open(this);
@@ -163,7 +181,9 @@ void Output::fail(pssh_err code, const std::string &msg)
     }
     if (t_run_ && run_ms_ < 0)
         run_ms_ = ns_to_ms(now_ns() - t_run_);
-    SET_STATE(State::Failed);
+    SET_STATE(end);
+    leave_queue(); // a pooled output failed from outside never starts
+    leave_slot();
     session_->detach(this);
     hold(false);
     // Output already buffered stays readable; a partial last line too.
@@ -272,6 +292,7 @@ bool Output::step()
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
             SET_STATE(State::Running);
+            leave_slot();
             if (sink_)
                 sink_->on_started(*this);
             break;
@@ -353,12 +374,20 @@ bool Output::read_streams(bool *failed)
                 b.commit(size_t(n));
                 if (streaming())
                     deliver(s);
+                if (finished()) { // a line callback closed the command
+                    *failed = true;
+                    return false;
+                }
                 progress = true;
             } else if (n == 0) {
                 if (libssh2_channel_eof(ch_)) {
                     eof_[s] = true;
                     if (streaming())
                         deliver(s);
+                    if (finished()) {
+                        *failed = true;
+                        return false;
+                    }
                 } else {
                     blocked = true;
                 }

@@ -1,12 +1,10 @@
 #include "session.hpp"
 
-#include "known_hosts.hpp"
 #include "output.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -24,30 +22,31 @@ LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
 LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
 LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
 
-const char *hostkey_type_name(int type)
-{
-    switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA:
-        return "ssh-rsa";
-    case LIBSSH2_HOSTKEY_TYPE_DSS:
-        return "ssh-dss";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
-        return "ecdsa-sha2-nistp256";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
-        return "ecdsa-sha2-nistp384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
-        return "ecdsa-sha2-nistp521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519:
-        return "ssh-ed25519";
-    }
-    return "unknown";
-}
-
 // Failures worth another attempt: the network or the server may recover.
 bool retryable(pssh_err code)
 {
     return code == PSSH_E_UNKNOWN_HOST || code == PSSH_E_CONNECT || code == PSSH_E_TIMEOUT ||
            code == PSSH_E_SESSION;
+}
+
+// A definitive answer that the name does not exist (or has no address of
+// the family asked for) will not change in a few seconds: as final as a
+// refusal. A temporary failure (EAI_AGAIN) or a local one is retried.
+bool resolve_is_final(int gai_err)
+{
+    switch (gai_err) {
+    case EAI_NONAME:
+    case EAI_FAMILY:
+    case EAI_SERVICE:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+#endif
+        return true;
+    }
+    return false;
 }
 
 const char *phase_name(Session::State s)
@@ -109,8 +108,8 @@ std::string libssh2_message(void *session)
 
 const char *session_state_name(Session::State s)
 {
-    static const char *names[] = {"idle",   "resolving", "connecting", "handshake", "auth-list",
-                                  "auth",   "ready",     "retry-wait", "failed",    "dead"};
+    static const char *names[] = {"idle", "resolving",  "connecting", "handshake", "auth-list", "auth",
+                                  "ready", "retry-wait", "failed",     "dead",      "closed"};
     return names[int(s)];
 }
 
@@ -200,7 +199,7 @@ void Session::begin_attempt()
     SockAddr a;
     if (parse_literal(st_->host, st_->port, a)) {
         if (st_->cfg.ipv6_only && a.family() != AF_INET6)
-            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set");
+            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set", true);
         addrs_.assign(1, a);
         next_addr_ = 0;
         return try_next_address();
@@ -212,13 +211,13 @@ void Session::begin_attempt()
         fail_attempt(PSSH_E_RESOURCE, "resolve: cannot start a resolver thread");
 }
 
-void Session::on_resolved(addrinfo *res, int gai_err)
+void Session::on_resolved(addrinfo *res, int gai_err, int sys_errno)
 {
     Ref<Session> self = Ref<Session>::share(this);
     resolve_id_ = 0;
     if (gai_err) {
-        std::string why = gai_err == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai_err);
-        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why);
+        std::string why = gai_err == EAI_SYSTEM ? strerror(sys_errno) : gai_strerror(gai_err);
+        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why, resolve_is_final(gai_err));
     } else {
         addrs_.clear();
         for (addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -299,78 +298,9 @@ void Session::begin_handshake()
     libssh2_session_set_blocking(ssh_, 0);
     if (st_->cfg.compress)
         libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
-    if (st_->cfg.policy != PSSH_HOSTKEY_OFF) {
-        // Offer the host key types known_hosts already holds for this host
-        // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
-        // known only by its ed25519 key looks unknown.
-        if (auto known = loop_->known_hosts().get(st_->cfg.known_hosts)) {
-            std::string pref;
-            for (const std::string &t : known->key_types(st_->host, st_->port))
-                pref += t + ",";
-            if (!pref.empty()) {
-                pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
-                libssh2_session_method_pref(ssh_, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
-            }
-        }
-    }
+    hostkey_.prefer_known_types(*loop_, *st_, ssh_);
     SET_STATE(State::Handshake);
     advance();
-}
-
-bool Session::check_host_key()
-{
-    const Config &c = st_->cfg;
-    if (c.policy == PSSH_HOSTKEY_OFF)
-        return true;
-    size_t len = 0;
-    int type = 0;
-    const char *key = libssh2_session_hostkey(ssh_, &len, &type);
-    if (!key) {
-        fail_attempt(PSSH_E_SESSION, "hostkey: the server sent no host key");
-        return false;
-    }
-    const std::string ktype = hostkey_type_name(type);
-    auto known = loop_->known_hosts().get(c.known_hosts);
-    if (!known) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
-        return false;
-    }
-    HostKeyVerdict v = known->check(st_->host, st_->port, ktype, std::string_view(key, len));
-    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
-    switch (v.status) {
-    case HostKeyStatus::Match:
-        return true;
-    case HostKeyStatus::Revoked:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: the server's " + ktype + " key is marked @revoked in " + where);
-        return false;
-    case HostKeyStatus::Mismatch:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + ktype +
-                                         " key differs from the one in " + where +
-                                         " (man in the middle, or a reinstalled host?)");
-        return false;
-    case HostKeyStatus::NotFound:
-        break;
-    }
-    std::string name = st_->port == 22 ? st_->host : "[" + st_->host + "]:" + std::to_string(st_->port);
-    if (c.policy == PSSH_HOSTKEY_STRICT) {
-        fail_attempt(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + ktype + " key for " + name + " in " +
-                                                 c.known_hosts +
-                                                 " (policy strict: add the host's key, or use accept-new)");
-        return false;
-    }
-    std::string line = known_hosts_line(st_->host, st_->port, ktype, std::string_view(key, len));
-    int fd = open(c.known_hosts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, line.data(), line.size()) == ssize_t(line.size());
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot add " + name + " to " + c.known_hosts + ": " + strerror(e));
-        return false;
-    }
-    loop_->log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st_->display.c_str(), ktype.c_str(),
-               name.c_str(), c.known_hosts.c_str());
-    return true;
 }
 
 // The connection ladder. Each rung repeats its libssh2 call with the same
@@ -391,8 +321,8 @@ void Session::advance()
                                         " bytes at most (is it an SSH server?)");
             if (rc)
                 return fail_attempt(PSSH_E_SESSION, "handshake: " + handshake_cause(rc, ssh_));
-            if (!check_host_key())
-                return;
+            if (Failure f = hostkey_.check(*loop_, *st_, ssh_))
+                return fail_attempt(f.code, f.msg);
             Nanos now = now_ns();
             handshake_ms_ = ns_to_ms(now - t_phase_);
             t_phase_ = now;
@@ -452,7 +382,7 @@ void Session::become_ready()
     settled();
 }
 
-void Session::fail_attempt(pssh_err code, const std::string &msg)
+void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
 {
     loop_->reactor().cancel(deadline_);
     if (resolve_id_) {
@@ -462,7 +392,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg)
     close_transport();
     addrs_.clear();
     loop_->log(PSSH_LOG_DEBUG, "%s: attempt %d failed: %s", st_->display.c_str(), attempt_, msg.c_str());
-    if (retryable(code) && attempt_ <= st_->cfg.retries) {
+    if (!final && retryable(code) && attempt_ <= st_->cfg.retries) {
         fail_.set(code, st_->display + ": " + msg);
         SET_STATE(State::RetryWait);
         loop_->reactor().arm(retry_, now_ns() + ms_to_ns(st_->cfg.retry_delay_ms));
@@ -643,7 +573,23 @@ void Session::run()
         }
     }
     running_ = false;
+    close_if_retired();
     update_interest(blocked);
+}
+
+void Session::retire() noexcept
+{
+    retire_ = true;
+    kick(); // closed from run(), never from under a flow's libssh2 call
+}
+
+void Session::close_if_retired()
+{
+    if (!retire_ || state_ != State::Ready || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+        return;
+    loop_->reactor().cancel(keepalive_);
+    close_transport();
+    SET_STATE(State::Closed);
 }
 
 bool Session::step_flows()

@@ -12,6 +12,7 @@
 #include "../util/list.hpp"
 #include "auth.hpp"
 #include "config.hpp"
+#include "host_key_check.hpp"
 #include "loop.hpp"
 #include "recv_guard.hpp"
 
@@ -27,7 +28,7 @@ struct SessionOutputsTag {};
 
 class Session final : public RefCounted, IoHandler, ResolveTarget {
 public:
-    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead };
+    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead, Closed };
 
     static Ref<Session> create(Loop &loop, Ref<Settings> st);
     // A session that failed before it began (e.g. a malformed host): its
@@ -53,8 +54,17 @@ public:
     void start();
     State state() const noexcept { return state_; }
     bool ready() const noexcept { return state_ == State::Ready; }
-    // Failed (all attempts) or Dead (dropped after it was ready): final.
-    bool over() const noexcept { return state_ == State::Failed || state_ == State::Dead; }
+    // Failed (all attempts), Dead (dropped after it was ready) or Closed
+    // (retired): final, a new connection is needed.
+    bool over() const noexcept
+    {
+        return state_ == State::Failed || state_ == State::Dead || state_ == State::Closed;
+    }
+    // Not to be used again: the connection closes as soon as no channel
+    // needs it (the outputs that hold the session stay readable).
+    void retire() noexcept;
+    // Connection attempts made so far (retries included).
+    int attempts() const noexcept { return attempt_; }
     const Failure &failure() const noexcept { return fail_; }
 
     Loop &loop() const noexcept { return *loop_; }
@@ -95,7 +105,7 @@ private:
     void last_unref() noexcept override;
 
     void on_io(unsigned events) override;
-    void on_resolved(addrinfo *res, int gai_err) override;
+    void on_resolved(addrinfo *res, int gai_err, int sys_errno) override;
     static void on_deadline(void *self);
     static void on_retry(void *self);
     static void on_keepalive(void *self);
@@ -107,9 +117,9 @@ private:
     void connect_done();
     void begin_handshake();
     void advance();
-    bool check_host_key();
     void become_ready();
-    void fail_attempt(pssh_err code, const std::string &msg);
+    // final: not worth another attempt, whatever the class.
+    void fail_attempt(pssh_err code, const std::string &msg, bool final = false);
     void close_transport() noexcept;
     void run();
     bool step_flows();
@@ -134,6 +144,7 @@ private:
     uint64_t resolve_id_ = 0;
     int attempt_ = 0;
     Authenticator auth_;
+    HostKeyCheck hostkey_;
     Timer deadline_{&Session::on_deadline, this};
     Timer retry_{&Session::on_retry, this};
     Timer keepalive_{&Session::on_keepalive, this};
@@ -144,6 +155,8 @@ private:
     void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
+    bool retire_ = false;    // close once no channel needs the connection
+    void close_if_retired();
     RecvGuard rx_;           // every byte libssh2 reads passes here
     bool user_waiting_ = false, user_ready_ = false;
     Nanos t_attempt_ = 0, t_phase_ = 0;
