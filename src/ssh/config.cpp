@@ -36,6 +36,7 @@ void Secret::assign(std::string_view s)
     value.assign(s);
 }
 
+Settings::Settings() = default;
 Settings::~Settings() = default;
 
 void Config::apply(const Config &o)

@@ -93,7 +93,8 @@ struct Settings final : RefCounted {
     // Settings holds it. Set when a connection plans its authentication.
     std::vector<Ref<class Signer>> signers;
 
-    Settings() = default;
+    // Out of line, where Signer is complete.
+    Settings();
     ~Settings() override;
 };
 
