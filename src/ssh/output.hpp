@@ -25,7 +25,7 @@ struct CommandSpec {
     size_t buffer_limit = 1 << 20;
 };
 
-class Output final : public RefCounted, public Linked<SessionOutputsTag>, Pooled {
+class Output final : public Channel, Pooled {
 public:
     static constexpr uint32_t kMagic = 0x70737334; // "pss4"
     uint32_t magic = kMagic;
@@ -56,14 +56,13 @@ public:
     // The index of the host in its parallel client.
     size_t tag() const noexcept { return tag_; }
     bool held() const noexcept { return held_; }
-    // Output libssh2 holds for us cannot all be taken until the caller reads
-    // (a full buffer, or a line the caller still borrows).
-    bool waits_for_reader() const noexcept { return held_ || starved_[0] || starved_[1]; }
+    // A full buffer, or a line the caller still borrows.
+    bool waits_for_reader() const noexcept override { return held_ || starved_[0] || starved_[1]; }
     void set_discard(bool on);
 
-    // Session side: advance as far as possible. True when blocked on a
-    // libssh2 call (the session then waits in the direction libssh2 names).
-    bool step();
+    // Channel: the session's side.
+    Wait step() override;
+    _LIBSSH2_CHANNEL *handle() const noexcept override { return ch_; }
 
     State state() const noexcept { return state_; }
     bool started() const noexcept
@@ -104,12 +103,12 @@ private:
     void admit() override;
 
     void stop(State end);
-    bool pump();
+    Wait pump();
     bool read_streams(bool *failed);
     bool write_pending(bool *failed);
-    bool finish();
+    Wait finish();
+    Wait fail_io(long rc, const char *what);
     void deliver(int stream);
-    bool fail_io(long rc, const char *what);
     bool spurious(long rc);
     static constexpr int kMaxSpurious = 8;
     int spurious_ = 0;
