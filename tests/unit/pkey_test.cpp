@@ -279,3 +279,46 @@ Test(pkey, out_of_descriptors_is_a_resource_error)
         close(fd);
     cr_expect_eq(rc, PSSH_E_RESOURCE, "got %s (%s)", err_name(rc), why.c_str());
 }
+
+// A FIFO with no writer: open() waited for one for ever, and the loop with
+// it (issue 14 item 10).
+Test(pkey, fifo_is_refused_without_blocking, .timeout = 10)
+{
+    unit::TempDir dir;
+    const std::string path = dir.file("fifo");
+    cr_assert_eq(mkfifo(path.c_str(), 0600), 0, "mkfifo: %s", strerror(errno));
+    PrivateKey k;
+    std::string why;
+    cr_expect_eq(load_private_key_file(path, nullptr, k, &why), PSSH_E_PKEY, "%s", why.c_str());
+    cr_expect(why.find("FIFO") != std::string::npos, "%s", why.c_str());
+}
+
+// The curve by its name, not its size (issue 14 item 16): secp256k1 and
+// brainpool keys were typed ecdsa-sha2-nistp256 and offered as such.
+Test(pkey, ec_curves_by_name)
+{
+    unit::TempDir dir;
+    struct {
+        const char *curve, *type;
+    } cases[] = {{"P-256", "ecdsa-sha2-nistp256"}, {"P-384", "ecdsa-sha2-nistp384"},
+                 {"P-521", "ecdsa-sha2-nistp521"}, {"secp256k1", nullptr},
+                 {"brainpoolP256r1", nullptr},    {"brainpoolP384r1", nullptr},
+                 {"brainpoolP512r1", nullptr},    {"prime192v1", nullptr}};
+    for (const auto &c : cases) {
+        const std::string path = dir.file(c.curve);
+        if (unit::run({OPENSSL_CLI, "genpkey", "-algorithm", "EC", "-pkeyopt",
+                       std::string("ec_paramgen_curve:") + c.curve, "-out", path})
+                .status != 0)
+            cr_skip_test("openssl genpkey %s failed", c.curve);
+        if (c.type) {
+            expect_sniff(path, nullptr, {PSSH_OK, c.type, false, false});
+            continue;
+        }
+        PrivateKey k;
+        std::string why;
+        pssh_err rc = load_private_key_file(path, nullptr, k, &why);
+        cr_expect_eq(rc, PSSH_E_KEY_ALGO, "%s: got %s (%s)", c.curve, err_name(rc), why.c_str());
+        cr_expect(why.find(c.curve) != std::string::npos, "%s: reason \"%s\" does not name the curve", c.curve,
+                  why.c_str());
+    }
+}
