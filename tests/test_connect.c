@@ -381,21 +381,6 @@ Test(connect, compression_when_asked)
     }
 }
 
-/* The sshd session process serving a connected client: the parent of the
- * shell that runs a command. */
-static pid_t server_process(pssh_client *c)
-{
-    pssh_output *o = fleet_run(c, "echo $PPID", NULL);
-    size_t n;
-    char *out = read_all(o, PSSH_STDOUT, &n);
-    pid_t pid = (pid_t)atoi(out);
-    free(out);
-    cr_assert_eq(pssh_output_wait(o, 10000, 0), PSSH_OK);
-    pssh_output_unref(o);
-    cr_assert(pid > 1);
-    return pid;
-}
-
 /* Sends sig to pid after ms, from a child process (the test's own thread
  * is inside a blocking call meanwhile). */
 static pid_t signal_later(pid_t pid, int sig, int ms)
@@ -421,7 +406,7 @@ Test(connect, config_timeout_covers_channel_open_and_exec)
     pssh_client *c = NULL;
     cr_assert_eq(pssh_client_new(NULL, fleet_host(1), cfg, &c), PSSH_OK);
     pssh_config_free(cfg);
-    pid_t server = server_process(c);
+    pid_t server = (pid_t)fleet_server_pid(c);
     cr_assert_eq(kill(server, SIGSTOP), 0);
     pssh_output *o = NULL;
     double t0 = now_ms();
@@ -443,7 +428,7 @@ Test(connect, config_timeout_zero_is_no_limit)
     pssh_client *c = NULL;
     cr_assert_eq(pssh_client_new(NULL, fleet_host(1), cfg, &c), PSSH_OK);
     pssh_config_free(cfg);
-    pid_t server = server_process(c);
+    pid_t server = (pid_t)fleet_server_pid(c);
     cr_assert_eq(kill(server, SIGSTOP), 0);
     pid_t helper = signal_later(server, SIGCONT, 1500);
     pssh_output *o = NULL;
