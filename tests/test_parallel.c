@@ -593,7 +593,7 @@ Test(parallel, pool_bounds_the_hosts_setting_up_at_once)
     for (int i = 0; i < HOSTS; i++)
         hosts[i] = host;
     pssh_config *cfg = fleet_config();
-    pssh_config_set_timeout(cfg, 300);
+    pssh_config_set_timeout(cfg, (int)within(300));
     pssh_parallel *p = NULL;
     cr_assert_eq(pssh_parallel_new(NULL, hosts, HOSTS, cfg, NULL, &p), PSSH_OK);
     pssh_config_free(cfg);
