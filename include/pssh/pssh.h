@@ -18,8 +18,18 @@
  *   from another thread. Different loops may run in different threads.
  * - Blocking calls (connect, run_command, read, wait) run the loop while they
  *   wait, so every other client on the same loop makes progress meanwhile.
- *   Calling a blocking function from inside a libpssh callback returns
- *   PSSH_E_BUSY.
+ *   Calling a blocking function from inside a libpssh callback (log, line,
+ *   exit) returns PSSH_E_BUSY and changes nothing: no command starts, no
+ *   output array is written, no option (such as discarding) is switched.
+ *   A callback may release any handle, including the one whose blocking
+ *   call is running: that call holds what it needs until it returns.
+ * - Two kinds of timeout: a call's own timeout (the timeout_ms argument of
+ *   a read, wait or write) and a host's deadlines (config timeout, command
+ *   timeout). A call that can also return a host's error class reports its
+ *   own timeout as PSSH_E_AGAIN (nothing lost: call again), so
+ *   PSSH_E_TIMEOUT from it always means that a host's deadline fired and
+ *   the host is over. Calls that never return a host's class (join,
+ *   pssh_loop_run) report their own timeout as PSSH_E_TIMEOUT.
  * - Timeouts are in milliseconds. Which timeout bounds what:
  *     config timeout     each connection attempt: resolve + TCP connect +
  *                        SSH handshake + host key check + authentication;
@@ -29,8 +39,9 @@
  *     retries, delay     further attempts after a failed one (not after a
  *                        refusal, an authentication or a host key failure);
  *     command timeout    one command, from exec until it exits (0 = none);
- *     read timeout       one read call (stdout/stderr line or bytes);
- *     wait timeout       one pssh_output_wait() call.
+ *     read timeout       one read call (stdout/stderr line or bytes):
+ *                        PSSH_E_AGAIN;
+ *     wait timeout       one pssh_output_wait() call: PSSH_E_AGAIN.
  *   Closing a connection never blocks the caller.
  */
 #ifndef PSSH_PSSH_H
@@ -92,7 +103,9 @@ typedef enum pssh_err {
     PSSH_E_BUSY = -23,           /* blocking call made from inside a callback */
     PSSH_E_STATE = -24,          /* not valid in this state (stdin closed, not finished) */
     PSSH_E_FULL = -25,           /* output buffer full: read it, or wait with discard */
-    PSSH_E_INTERNAL = -26        /* a bug in libpssh: please report it */
+    PSSH_E_INTERNAL = -26,       /* a bug in libpssh: please report it */
+    PSSH_E_AGAIN = -27           /* this call's own timeout passed: nothing lost, call
+                                    again (added in 0.2) */
 } pssh_err;
 
 /* Static description of an error class; never NULL ("unknown error" for an
@@ -281,7 +294,7 @@ typedef int pssh_eagain_fn(void *arg);
 typedef long pssh_eagain_write_fn(void *arg, const char *buf, size_t len);
 /* Call fn(arg) until it returns something other than LIBSSH2_ERROR_EAGAIN,
  * waiting on the loop in the direction libssh2 reports between calls (never
- * spinning). *rc gets fn's last result. PSSH_E_TIMEOUT after timeout_ms
+ * spinning). *rc gets fn's last result. PSSH_E_AGAIN after timeout_ms
  * (-1: no limit). The client must be connected. */
 PSSH_API pssh_err pssh_client_eagain(pssh_client *c, pssh_eagain_fn *fn, void *arg,
                                      int timeout_ms, int *rc);
@@ -306,9 +319,12 @@ PSSH_API const char *pssh_output_alias(const pssh_output *o);
 /* Next line of a stream, without its "\n" (and a "\r" before it). *line is
  * borrowed until the next read of this stream or the unref; it is not NUL
  * terminated. A last line without newline is returned too. Returns PSSH_OK,
- * PSSH_EOF at the end of the stream, PSSH_E_TIMEOUT when no full line came
+ * PSSH_EOF at the end of the stream, PSSH_E_AGAIN when no full line came
  * within timeout_ms (0: do not wait; -1: the command's read timeout). A
- * timeout loses nothing: the partial line stays for the next read. Lines
+ * timeout loses nothing: the partial line stays for the next read.
+ * PSSH_EOF comes once the command is over (its channel closed), never just
+ * at the stream's own end: after both streams have given PSSH_EOF the exit
+ * code or signal is known, with no pssh_output_wait() needed. Lines
  * longer than the buffer limit are returned in pieces of that size. On a
  * failed host, the error class (e.g. PSSH_E_LOST) once the buffered output
  * has been read. PSSH_E_FULL: the other stream's buffer is at its limit,
@@ -321,7 +337,7 @@ PSSH_API pssh_err pssh_output_read_line(pssh_output *o, pssh_stream stream, cons
 PSSH_API pssh_err pssh_output_read(pssh_output *o, pssh_stream stream, void *buf, size_t cap,
                                    size_t *n, int timeout_ms);
 /* Write all of buf to the command's stdin (copied). *written (may be NULL)
- * counts what was sent by the time the call returns; on PSSH_E_TIMEOUT the
+ * counts what was sent by the time the call returns; on PSSH_E_AGAIN the
  * rest stays queued, in order, and is sent in the background: do not write
  * it again. PSSH_E_STATE: stdin was closed, or the command stopped reading. */
 PSSH_API pssh_err pssh_output_write_stdin(pssh_output *o, const void *buf, size_t len,
@@ -331,8 +347,8 @@ PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms);
 /* Wait until the command has exited and its channel closed (-1: no limit).
  * Output keeps arriving into the buffers meanwhile; when a buffer reaches
  * its limit, returns PSSH_E_FULL unless discard is set, in which case unread
- * output is thrown away. Returns PSSH_OK, PSSH_E_TIMEOUT or the host's
- * error class. */
+ * output is thrown away. Returns PSSH_OK, the host's error class, or
+ * PSSH_E_AGAIN when timeout_ms passed first. */
 PSSH_API pssh_err pssh_output_wait(pssh_output *o, int timeout_ms, int discard);
 /* 1 once the command has exited (or failed) and nothing more will arrive. */
 PSSH_API int pssh_output_finished(const pssh_output *o);

@@ -108,6 +108,8 @@ void Parallel::note_failure(const Failure &f, size_t i)
 pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
                        Output **outs)
 {
+    if (loop_->busy())
+        return PSSH_E_BUSY;
     const size_t n = hosts_.size();
     if (per_host && ncmds != n) {
         err_.set(PSSH_E_HOST_ARG, std::to_string(ncmds) + " commands for " + std::to_string(n) + " hosts");
@@ -117,6 +119,7 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
     for (size_t i = 0; i < specs.size(); i++)
         if (pssh_err rc = make_command_spec(cmds[i], opts, specs[i]); rc != PSSH_OK)
             return rc;
+    Ref<Parallel> self = Ref<Parallel>::share(this); // a callback may release the caller's handle
     release_outputs();
     err_.clear();
     failed_ = 0;
@@ -142,6 +145,9 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
 
 pssh_err Parallel::connect_auth()
 {
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    Ref<Parallel> self = Ref<Parallel>::share(this);
     const size_t n = hosts_.size();
     release_outputs();
     err_.clear();
@@ -165,6 +171,9 @@ pssh_err Parallel::connect_auth()
 
 pssh_err Parallel::join(int timeout_ms, bool consume, size_t *unfinished)
 {
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    Ref<Parallel> self = Ref<Parallel>::share(this);
     if (consume)
         for (Ref<Output> &o : last_)
             o->set_discard(true);
@@ -187,6 +196,7 @@ void Parallel::on_line(Output &o, pssh_stream s, const char *line, size_t len)
 {
     if (line_fn_) {
         Ref<Parallel> keep = Ref<Parallel>::share(this);
+        Loop::CallbackScope scope(*loop_);
         line_fn_(as_public(&o), o.tag(), s, line, len, user_);
     }
 }
@@ -209,8 +219,10 @@ void Parallel::on_done(Output &o)
     unfinished_--;
     if (o.failure())
         note_failure(o.failure(), o.tag());
-    if (exit_fn_)
+    if (exit_fn_) {
+        Loop::CallbackScope scope(*loop_);
         exit_fn_(as_public(&o), o.tag(), user_);
+    }
 }
 
 void Parallel::on_settled(Session &s)

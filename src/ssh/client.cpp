@@ -88,8 +88,14 @@ pssh_err Client::fail(pssh_err code, const std::string &msg)
     return code;
 }
 
+// Blocking entries: refused inside a callback before anything changes, and
+// the client (with its loop and session) held while they run, since a
+// callback may release the caller's last handle.
 pssh_err Client::connect()
 {
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": connect: called from inside a callback");
+    Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
     s.start();
     Ref<Session> keep = session_;
@@ -104,9 +110,12 @@ pssh_err Client::connect()
 
 pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output **out)
 {
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": run_command: called from inside a callback");
     CommandSpec spec;
     if (pssh_err rc = make_command_spec(cmd, opts, spec); rc != PSSH_OK)
         return fail(rc, st_->display + ": run_command: invalid options");
+    Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
     Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));
     pssh_err rc = o->wait_started();
@@ -122,7 +131,7 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
 pssh_err Client::wait_for_session(Session &s, Nanos deadline)
 {
     s.user_wait_begin();
-    pssh_err err = loop_->run_until([&] { return s.user_wait_ready() || s.over(); }, deadline);
+    pssh_err err = loop_->wait_until([&] { return s.user_wait_ready() || s.over(); }, deadline);
     s.user_wait_end();
     if (err != PSSH_OK)
         return err;
@@ -133,8 +142,11 @@ pssh_err Client::wait_for_session(Session &s, Nanos deadline)
 
 pssh_err Client::eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc_out)
 {
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": eagain: called from inside a callback");
     if (!session_ || !session_->ready())
         return fail(PSSH_E_STATE, st_->display + ": eagain: not connected");
+    Ref<Client> self = Ref<Client>::share(this);
     Ref<Session> s = session_;
     Nanos deadline = deadline_after_ms(timeout_ms);
     for (;;) {
@@ -153,8 +165,11 @@ pssh_err Client::eagain_write(pssh_eagain_write_fn *fn, void *arg, const void *b
 {
     if (written)
         *written = 0;
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": eagain_write: called from inside a callback");
     if (!session_ || !session_->ready())
         return fail(PSSH_E_STATE, st_->display + ": eagain_write: not connected");
+    Ref<Client> self = Ref<Client>::share(this);
     Ref<Session> s = session_;
     Nanos deadline = deadline_after_ms(timeout_ms);
     const char *p = static_cast<const char *>(buf);

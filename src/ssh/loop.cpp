@@ -106,10 +106,13 @@ Ref<Signer> Loop::signer_for(const PrivateKey &key, const Secret *passphrase)
     return it->second;
 }
 
+// Both hold the loop while they run: a callback may release the caller's
+// last handle to it.
 pssh_err Loop::run_once(int timeout_ms)
 {
-    if (reactor_.dispatching())
+    if (busy())
         return PSSH_E_BUSY;
+    Ref<Loop> self = Ref<Loop>::share(this);
     return reactor_.run_once(timeout_ms) < 0 ? PSSH_E_INTERNAL : PSSH_OK;
 }
 
@@ -117,6 +120,7 @@ pssh_err Loop::run_once(int timeout_ms)
 // connections' keepalive timers do not count.
 pssh_err Loop::run(int timeout_ms)
 {
+    Ref<Loop> self = Ref<Loop>::share(this);
     return run_until([this] { return reactor_.active() == 0 && reactor_.timeout_ms() != 0; },
                      deadline_after_ms(timeout_ms));
 }
@@ -130,6 +134,8 @@ void Loop::log(pssh_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    Ref<Loop> self = Ref<Loop>::share(this); // the callback may release our last holder
+    CallbackScope scope(*this);
     log_fn_(level, buf, log_ud_);
 }
 

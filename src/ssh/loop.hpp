@@ -47,7 +47,7 @@ public:
     // PSSH_E_BUSY when called from inside a callback, or a backend error.
     template <class Done> pssh_err run_until(Done done, Nanos deadline)
     {
-        if (reactor_.dispatching())
+        if (busy())
             return PSSH_E_BUSY;
         bool turned = false; // a zero timeout still runs one turn without waiting
         while (!done()) {
@@ -68,6 +68,31 @@ public:
         return PSSH_OK;
     }
 
+    // A call that can also return a host's error class reports its own
+    // timeout as PSSH_E_AGAIN, so that PSSH_E_TIMEOUT from it always means
+    // the host's deadline.
+    template <class Done> pssh_err wait_until(Done done, Nanos deadline)
+    {
+        pssh_err rc = run_until(done, deadline);
+        return rc == PSSH_E_TIMEOUT ? PSSH_E_AGAIN : rc;
+    }
+
+    // True inside a libpssh callback: blocking calls answer PSSH_E_BUSY, and
+    // they check this first, before they change anything. Callbacks can run
+    // outside the reactor's dispatch too (a log line written by a blocking
+    // call itself), so each one is marked with a CallbackScope.
+    bool busy() const noexcept { return reactor_.dispatching() || callbacks_ > 0; }
+    class CallbackScope {
+    public:
+        explicit CallbackScope(Loop &l) noexcept : l_(l) { ++l_.callbacks_; }
+        ~CallbackScope() { --l_.callbacks_; }
+        CallbackScope(const CallbackScope &) = delete;
+        CallbackScope &operator=(const CallbackScope &) = delete;
+
+    private:
+        Loop &l_;
+    };
+
     // pssh_loop_run_once / pssh_loop_run.
     pssh_err run_once(int timeout_ms);
     pssh_err run(int timeout_ms);
@@ -83,6 +108,7 @@ private:
     pssh_log_fn *log_fn_ = nullptr;
     void *log_ud_ = nullptr;
     pssh_log_level log_max_ = PSSH_LOG_ERROR;
+    int callbacks_ = 0; // user callbacks on the stack
 };
 
 } // namespace pssh

@@ -463,14 +463,23 @@ void Output::resume_if_full(int s, bool was_full) noexcept
 
 pssh_err Output::wait_started()
 {
+    Ref<Output> self = Ref<Output>::share(this);
     pssh_err rc = session_->loop().run_until([this] { return started() || finished(); }, kNever);
     if (rc != PSSH_OK)
         return rc;
     return started() ? PSSH_OK : fail_.code;
 }
 
+// The end of a stream is reported once the command is over (finished()),
+// not at the stream's EOF: by then its exit status or signal is known, so a
+// caller that reads both streams to the end needs no wait.
+pssh_err Output::end_of_stream() const noexcept { return fail_ ? fail_.code : PSSH_EOF; }
+
+// Blocking readers hold the output (and through it the session and the
+// loop): a callback run meanwhile may release the caller's handle.
 pssh_err Output::read_line(pssh_stream st, const char **line, size_t *len, int timeout_ms)
 {
+    Ref<Output> self = Ref<Output>::share(this);
     int s = int(st);
     StreamBuf &b = bufs_[s];
     StreamBuf &other = bufs_[1 - s];
@@ -482,26 +491,27 @@ pssh_err Output::read_line(pssh_stream st, const char **line, size_t *len, int t
         resume_if_full(s, was_full); // even without a line: a cut line's ending may have gone
         if (got)
             return PSSH_OK;
-        if (stream_over(s))
-            return fail_ ? fail_.code : PSSH_EOF;
+        if (finished())
+            return end_of_stream();
         // The streams share one window: with the other one full, this one
-        // cannot move until the caller reads the other.
+        // cannot move (nor the command end) until the caller reads the other.
         if (other.full())
             return PSSH_E_FULL;
         auto ready = [&] {
             bool was_full = b.full();
             bool line_ready = b.has_line(stream_over(s)); // may drop a cut line's ending
             resume_if_full(s, was_full);
-            return line_ready || stream_over(s) || other.full();
+            return line_ready || finished() || other.full();
         };
-        pssh_err rc = session_->loop().run_until(ready, deadline);
-        if (rc != PSSH_OK && !b.has_line(stream_over(s)) && !stream_over(s))
+        pssh_err rc = session_->loop().wait_until(ready, deadline);
+        if (rc != PSSH_OK && !b.has_line(stream_over(s)) && !finished())
             return rc;
     }
 }
 
 pssh_err Output::read(pssh_stream st, void *buf, size_t cap, size_t *n, int timeout_ms)
 {
+    Ref<Output> self = Ref<Output>::share(this);
     int s = int(st);
     StreamBuf &b = bufs_[s];
     StreamBuf &other = bufs_[1 - s];
@@ -515,13 +525,13 @@ pssh_err Output::read(pssh_stream st, void *buf, size_t cap, size_t *n, int time
             resume_if_full(s, was_full);
             return PSSH_OK;
         }
-        if (stream_over(s))
-            return fail_ ? fail_.code : PSSH_EOF;
+        if (finished())
+            return end_of_stream();
         if (other.full())
             return PSSH_E_FULL;
-        pssh_err rc = session_->loop().run_until(
-            [&] { return !b.empty() || stream_over(s) || other.full(); }, deadline);
-        if (rc != PSSH_OK && b.empty() && !stream_over(s))
+        pssh_err rc = session_->loop().wait_until(
+            [&] { return !b.empty() || finished() || other.full(); }, deadline);
+        if (rc != PSSH_OK && b.empty() && !finished())
             return rc;
     }
 }
@@ -530,10 +540,13 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
 {
     if (written)
         *written = 0;
+    if (session_->loop().busy())
+        return PSSH_E_BUSY;
     if (finished())
         return fail_ ? fail_.code : PSSH_E_STATE;
     if (stdin_closed_ || write_err_)
         return PSSH_E_STATE;
+    Ref<Output> self = Ref<Output>::share(this);
     // Copied: after EAGAIN libssh2 may hold part of a packet already, and the
     // same bytes must be offered again at the same offset. What is not sent
     // by the deadline stays queued, in order, and is sent in the background.
@@ -541,7 +554,7 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     pending_.append(static_cast<const char *>(buf), len);
     stdin_queued_ += len;
     session_->kick();
-    pssh_err rc = session_->loop().run_until(
+    pssh_err rc = session_->loop().wait_until(
         [&] { return stdin_sent_ >= base + len || write_err_ || finished(); },
         deadline_after_ms(timeout_ms));
     if (written)
@@ -555,15 +568,18 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
 
 pssh_err Output::close_stdin(int timeout_ms)
 {
+    if (session_->loop().busy())
+        return PSSH_E_BUSY;
     if (finished())
         return fail_ ? fail_.code : PSSH_OK;
+    Ref<Output> self = Ref<Output>::share(this);
     if (!stdin_closed_) {
         stdin_closed_ = true;
         eof_pending_ = true;
         session_->kick();
     }
-    pssh_err rc = session_->loop().run_until([&] { return eof_sent_ || finished(); },
-                                             deadline_after_ms(timeout_ms));
+    pssh_err rc = session_->loop().wait_until([&] { return eof_sent_ || finished(); },
+                                              deadline_after_ms(timeout_ms));
     if (fail_)
         return fail_.code;
     return rc;
@@ -571,12 +587,15 @@ pssh_err Output::close_stdin(int timeout_ms)
 
 pssh_err Output::wait(int timeout_ms, bool discard)
 {
+    if (session_->loop().busy())
+        return PSSH_E_BUSY;
+    Ref<Output> self = Ref<Output>::share(this);
     bool was = discard_;
     if (discard)
         set_discard(true);
     auto stuck = [&] { return !discard_ && !streaming() && (bufs_[0].full() || bufs_[1].full()); };
-    pssh_err rc = session_->loop().run_until([&] { return finished() || stuck(); },
-                                             deadline_after_ms(timeout_ms));
+    pssh_err rc = session_->loop().wait_until([&] { return finished() || stuck(); },
+                                              deadline_after_ms(timeout_ms));
     discard_ = was;
     if (finished())
         return fail_ ? fail_.code : PSSH_OK;

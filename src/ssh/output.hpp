@@ -108,6 +108,7 @@ private:
     void start_timer(int ms);
     static void on_timer(void *self);
     bool stream_over(int s) const noexcept { return eof_[s] || finished(); }
+    pssh_err end_of_stream() const noexcept;
     Nanos read_deadline(int timeout_ms) const noexcept;
     void resume_if_full(int s, bool was_full) noexcept;
     void end_borrow(int s) noexcept;

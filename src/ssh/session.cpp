@@ -180,9 +180,17 @@ void Session::start()
     if (state_ != State::Idle)
         return;
     hold(true);
+    begin_attempt();
+}
+
+// Every attempt plans its credentials afresh: closing a failed attempt's
+// transport lets go of the last one's (agent connection, key material).
+void Session::begin_attempt()
+{
+    attempt_++;
+    fail_.clear();
     std::string why;
-    pssh_err rc = auth_.plan(*loop_, *st_, &why);
-    if (rc != PSSH_OK) {
+    if (pssh_err rc = auth_.plan(*loop_, *st_, &why); rc != PSSH_OK) {
         fail_.set(rc, st_->display + ": key: " + why);
         SET_STATE(State::Failed);
         hold(false);
@@ -190,13 +198,6 @@ void Session::start()
         settled();
         return;
     }
-    begin_attempt();
-}
-
-void Session::begin_attempt()
-{
-    attempt_++;
-    fail_.clear();
     t_attempt_ = t_phase_ = now_ns();
     if (st_->cfg.timeout_ms > 0)
         loop_->reactor().arm(deadline_, t_attempt_ + ms_to_ns(st_->cfg.timeout_ms));

@@ -38,6 +38,7 @@ constexpr ErrInfo kErrors[] = {
     {PSSH_E_STATE, "PSSH_E_STATE", "not valid in this state"},
     {PSSH_E_FULL, "PSSH_E_FULL", "output buffer full"},
     {PSSH_E_INTERNAL, "PSSH_E_INTERNAL", "internal error (a libpssh bug)"},
+    {PSSH_E_AGAIN, "PSSH_E_AGAIN", "the call's own timeout passed (nothing lost: call again)"},
 };
 
 const ErrInfo *find(int e)
