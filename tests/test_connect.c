@@ -519,7 +519,7 @@ Test(connect, config_timeout_covers_authentication)
 
 /* A keepalive never keeps the loop running: run(-1) returns with an idle
  * connected client whose keepalive is armed, and the connection stays. */
-Test(connect, keepalive_does_not_keep_the_loop_running, .timeout = 30)
+Test(connect, keepalive_does_not_keep_the_loop_running)
 {
     pssh_loop *loop = NULL;
     cr_assert_eq(pssh_loop_new(&loop), PSSH_OK);

@@ -104,8 +104,8 @@ Test(parallel, one_command_per_host)
     const size_t n = 30;
     const char **hosts = fleet_hosts(n);
     pssh_parallel *p = make_parallel(hosts, n, NULL);
-    char *cmds[30];
-    for (size_t i = 0; i < n; i++) {
+    char *cmds[31]; /* one more, to pass a count that is too large */
+    for (size_t i = 0; i <= n; i++) {
         cmds[i] = malloc(64);
         snprintf(cmds[i], 64, "echo token-%zu-$((%zu * 7))", i, i);
     }
@@ -133,6 +133,7 @@ Test(parallel, one_command_per_host)
         free(out);
         free(cmds[i]);
     }
+    free(cmds[n]);
     unref_all(outs, n);
     pssh_parallel_unref(p);
     free_hosts(hosts, n);
@@ -514,7 +515,7 @@ static double read_hosts_in_turn(size_t n)
  * event that grew with the host count, such as a scan of every host,
  * would make it 4 times dearer). CPU time, not wall time: the machine's
  * load does not enter. */
-Test(parallel, sequential_reads_of_many_hosts, .timeout = 240)
+Test(parallel, sequential_reads_of_many_hosts)
 {
     double few = read_hosts_in_turn(10);
     double many = read_hosts_in_turn(40);
