@@ -1,5 +1,7 @@
 /* Hardening: retries, re-entrancy, hostile servers, the end of output.
  * Each test here failed before the fix it guards (issue 14). */
+#include "fixtures/badserver.h"
+#include "fixtures/faultproxy.h"
 #include "fixtures/fleet.h"
 #include "fixtures/sshd.h"
 
@@ -376,4 +378,290 @@ Test(hardening, raw_eof_comes_with_the_exit_status)
     cr_assert_eq(pssh_output_exit_code(o), 5);
     pssh_output_unref(o);
     pssh_client_unref(c);
+}
+
+/* ---- Hostile transports (items 1, 5, 7), through tests/fixtures/faultproxy ---- */
+
+static pssh_config *proxied_config(int timeout_ms, int retries)
+{
+    pssh_config *cfg = fleet_config();
+    /* The proxy's address is not the host's: no known_hosts entry. */
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_config_set_timeout(cfg, timeout_ms);
+    pssh_config_set_retries(cfg, retries, 100);
+    return cfg;
+}
+
+/* Item 1: the first connection is dropped, the retry must still hold every
+ * credential (it failed with PSSH_E_AUTH, "no credential configured"). */
+Test(hardening, retry_keeps_credentials)
+{
+    fault_proxy fp = fault_proxy_start(fleet_host(1), FP_DROP_FIRST, 1);
+    pssh_config *cfg = proxied_config((int)within(10000), 2);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_output *o = NULL;
+    pssh_err rc = pssh_client_run_command(c, "echo through", NULL, &o);
+    cr_assert_eq(rc, PSSH_OK, "%s: %s", pssh_err_name(rc), pssh_client_error_message(c));
+    size_t n;
+    char *out = read_all(o, PSSH_STDOUT, &n);
+    cr_assert_str_eq(out, "through\n");
+    free(out);
+    cr_assert_eq(pssh_output_attempts(o), 2);
+    cr_assert_eq(pssh_client_attempts(c), 2);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+    pssh_config_free(cfg);
+    fault_proxy_stop(&fp);
+}
+
+/* Item 5: a server that floods lines and never sends its banner must not
+ * take the loop: the other hosts finish, and the flooding host fails within
+ * its timeout. */
+Test(hardening, pre_banner_flood_does_not_take_the_loop)
+{
+    fault_proxy fp = fault_proxy_start(NULL, FP_FLOOD, 0);
+    const char *hosts[3] = {fault_proxy_host(&fp), fleet_host(1), fleet_host(2)};
+    pssh_config *cfg = proxied_config(3000, 0);
+    pssh_parallel *p = NULL;
+    cr_assert_eq(pssh_parallel_new(NULL, hosts, 3, cfg, NULL, &p), PSSH_OK);
+    pssh_parallel_set_stop_on_errors(p, 0);
+    pssh_output *outs[3];
+    double t0 = now_ms();
+    cr_assert_eq(pssh_parallel_run_command(p, "echo fine", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    double dt = now_ms() - t0;
+    pssh_err e = pssh_output_error(outs[0]);
+    cr_assert(e == PSSH_E_SESSION || e == PSSH_E_TIMEOUT, "%s: %s", pssh_err_name(e),
+              pssh_output_error_message(outs[0]));
+    cr_assert(dt < within(3000) + 1500, "the flooding host took %.0f ms (timeout 3000)", dt);
+    for (int i = 1; i < 3; i++) {
+        cr_assert_eq(pssh_output_error(outs[i]), PSSH_OK, "%s", pssh_output_error_message(outs[i]));
+        size_t n;
+        char *out = read_all(outs[i], PSSH_STDOUT, &n);
+        cr_assert_str_eq(out, "fine\n");
+        free(out);
+    }
+    for (int i = 0; i < 3; i++)
+        pssh_output_unref(outs[i]);
+    pssh_parallel_unref(p);
+    pssh_config_free(cfg);
+    fault_proxy_stop(&fp);
+}
+
+/* Item 7: what arrived before the connection dropped is returned first. */
+Test(hardening, output_before_a_drop_is_kept)
+{
+    const long cuts[] = {100000, 300000, 1000000};
+    for (int k = 0; k < 3; k++) {
+        fault_proxy fp = fault_proxy_start(fleet_host(1), FP_CUT_AFTER, cuts[k]);
+        pssh_config *cfg = proxied_config((int)within(10000), 0);
+        pssh_client *c = NULL;
+        cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+        pssh_output *o = fleet_run(c, "seq 1 2000000", NULL);
+        /* Every line that came is the right one, in order, up to the cut. */
+        long want = 1, lines = 0;
+        int cut_line = 0; /* the last line may stop where the stream was cut */
+        const char *line;
+        size_t len;
+        pssh_err rc;
+        while ((rc = pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000)) == PSSH_OK) {
+            char w[32];
+            int wl = snprintf(w, sizeof w, "%ld", want++);
+            cr_assert(!cut_line, "a line after the cut one");
+            if ((size_t)wl != len || memcmp(w, line, len) != 0) {
+                if (len < (size_t)wl && memcmp(w, line, len) == 0)
+                    cut_line = 1;
+                else
+                    cr_assert_fail("line %ld is '%.*s'", want - 1, (int)len, line);
+            }
+            lines++;
+        }
+        cr_assert_eq(rc, PSSH_E_LOST, "%s: %s", pssh_err_name(rc), pssh_output_error_message(o));
+        /* The handshake takes a few kB; SSH packets, about 35 kB each,
+         * are cut where the stream stops: all but the last whole packets
+         * must arrive. seq's lines average under 7 bytes here. */
+        long min_lines = (cuts[k] - 80000) / 8;
+        cr_assert(lines >= min_lines, "cut after %ld bytes: only %ld lines came back", cuts[k], lines);
+        pssh_output_unref(o);
+        pssh_client_unref(c);
+        pssh_config_free(cfg);
+        fault_proxy_stop(&fp);
+    }
+}
+
+/* ---- Item 12: commands libssh2 cannot send are refused before connecting ---- */
+Test(hardening, overlong_command_is_refused_before_connecting)
+{
+    size_t big = 40000;
+    char *cmd = malloc(big + 1);
+    memset(cmd, 'x', big);
+    memcpy(cmd, "true #", 6);
+    cmd[big] = 0;
+    /* Port 1 refuses: a connection attempt would say PSSH_E_REFUSED. */
+    pssh_client *c = NULL;
+    pssh_config *cfg = fleet_config();
+    cr_assert_eq(pssh_client_new(NULL, "127.0.0.1:1", cfg, &c), PSSH_OK);
+    pssh_output *o = NULL;
+    cr_assert_eq(pssh_client_run_command(c, cmd, NULL, &o), PSSH_E_INVAL);
+    cr_assert_null(o);
+    cr_assert(strstr(pssh_client_error_message(c), "32768") != NULL, "%s", pssh_client_error_message(c));
+    pssh_client_unref(c);
+
+    const char *hosts[2] = {"127.0.0.1:1", fleet_host(1)};
+    pssh_parallel *p = NULL;
+    cr_assert_eq(pssh_parallel_new(NULL, hosts, 2, cfg, NULL, &p), PSSH_OK);
+    pssh_output *outs[2] = {(pssh_output *)cmd, (pssh_output *)cmd};
+    cr_assert_eq(pssh_parallel_run_command(p, cmd, NULL, outs), PSSH_E_INVAL);
+    cr_assert_eq(outs[0], (pssh_output *)cmd, "outs written on an argument error");
+    cr_assert(strstr(pssh_parallel_error_message(p), "32768") != NULL, "%s", pssh_parallel_error_message(p));
+    pssh_parallel_unref(p);
+
+    /* The longest command allowed goes through. */
+    cmd[32768] = 0;
+    c = fleet_client(NULL, 1);
+    o = fleet_run(c, cmd, NULL);
+    cr_assert_eq(pssh_output_wait(o, 20000, 0), PSSH_OK);
+    cr_assert_eq(pssh_output_exit_code(o), 0);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+    pssh_config_free(cfg);
+    free(cmd);
+}
+
+/* ---- Item 14: the pool bound holds for outputs still waiting for it ---- */
+/* Host 1 is refused at once (stop_on_errors returns there); hosts 2-4 are a
+ * server that accepts and never speaks, so each holds its pool slot for the
+ * whole 500 ms timeout. With a pool of 1 they must take their turns. */
+static void wait_all(pssh_output **outs, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        pssh_err rc = pssh_output_wait(outs[i], (int)within(20000), 1);
+        cr_assert_eq(rc, PSSH_E_TIMEOUT, "host %d: %s", i, pssh_err_name(rc));
+    }
+}
+
+static void pool_bound_case(int new_run)
+{
+    bad_server silent = bad_server_start(BAD_SILENT);
+    char sh[64];
+    snprintf(sh, sizeof sh, "%s", bad_server_host(&silent));
+    const char *hosts[4] = {"127.0.0.1:1", sh, sh, sh};
+    pssh_config *cfg = fleet_config();
+    pssh_config_set_timeout(cfg, 500);
+    pssh_parallel *p = NULL;
+    cr_assert_eq(pssh_parallel_new(NULL, hosts, 4, cfg, NULL, &p), PSSH_OK);
+    pssh_parallel_set_pool_size(p, 1);
+    pssh_output *outs[4];
+    double t0 = now_ms();
+    cr_assert_eq(pssh_parallel_run_command(p, "true", NULL, outs), PSSH_E_REFUSED);
+    pssh_output *again[4] = {0};
+    /* The new run's hosts queue behind the old ones. */
+    if (new_run)
+        cr_assert_eq(pssh_parallel_run_command(p, "true", NULL, again), PSSH_E_REFUSED);
+    pssh_parallel_unref(p);
+    wait_all(outs, 1, 4);
+    double dt = now_ms() - t0;
+    cr_assert(dt >= 1400, "3 hosts through a pool of 1 at 500 ms each took %.0f ms: set up at once", dt);
+    for (int i = 0; i < 4; i++) {
+        pssh_output_unref(outs[i]);
+        pssh_output_unref(again[i]);
+    }
+    pssh_config_free(cfg);
+    bad_server_stop(&silent);
+}
+
+Test(hardening, pool_bound_holds_after_release) { pool_bound_case(0); }
+Test(hardening, pool_bound_holds_across_runs) { pool_bound_case(1); }
+
+/* ---- API points ---- */
+
+Test(hardening, output_close_keeps_what_arrived)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_output *o = fleet_run(c, "echo first; echo err >&2; sleep 30", NULL);
+    const char *line;
+    size_t len;
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000), PSSH_OK);
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDERR, &line, &len, 10000), PSSH_OK);
+    double t0 = now_ms();
+    cr_assert_eq(pssh_output_close(o), PSSH_OK);
+    cr_assert(now_ms() - t0 < within(200), "close blocked");
+    cr_assert(pssh_output_finished(o));
+    cr_assert_eq(pssh_output_error(o), PSSH_OK);
+    cr_assert_eq(pssh_output_exit_code(o), -1);
+    cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 0), PSSH_EOF);
+    cr_assert_eq(pssh_output_close(o), PSSH_OK, "closing twice is a no-op");
+    pssh_output_unref(o);
+    /* The connection goes on. */
+    o = fleet_run(c, "echo next", NULL);
+    size_t n;
+    char *out = read_all(o, PSSH_STDOUT, &n);
+    cr_assert_str_eq(out, "next\n");
+    free(out);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}
+
+static int closed_lines, closed_exits;
+static void line_closes(pssh_output *o, size_t i, pssh_stream s, const char *l, size_t n, void *ud)
+{
+    (void)i, (void)s, (void)l, (void)n, (void)ud;
+    closed_lines++;
+    cr_assert_eq(pssh_output_close(o), PSSH_OK);
+}
+static void exit_counts(pssh_output *o, size_t i, void *ud)
+{
+    (void)o, (void)i, (void)ud;
+    closed_exits++;
+}
+
+Test(hardening, output_close_from_a_line_callback)
+{
+    const char **h = hosts_n(2);
+    pssh_parallel *p = parallel_on(NULL, h, 2);
+    pssh_parallel_set_callbacks(p, line_closes, exit_counts, NULL);
+    pssh_output *outs[2];
+    closed_lines = closed_exits = 0;
+    cr_assert_eq(pssh_parallel_run_command(p, "echo one; sleep 0.2; seq 1 100000; sleep 30", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    cr_assert_eq(closed_exits, 2);
+    cr_assert(closed_lines >= 2 && closed_lines < 1000, "%d lines after close", closed_lines);
+    for (int i = 0; i < 2; i++)
+        pssh_output_unref(outs[i]);
+    pssh_parallel_unref(p);
+    free_hosts(h, 2);
+}
+
+/* One-shot runs: a host's descriptor goes back as soon as its command is
+ * over, while its output stays readable. */
+Test(hardening, keep_connections_off_closes_finished_hosts)
+{
+    const char **h = hosts_n(4);
+    pssh_parallel *p = parallel_on(NULL, h, 4);
+    cr_assert_eq(pssh_parallel_set_keep_connections(p, 0), PSSH_OK);
+    int before = count_fds();
+    pssh_output *outs[4];
+    cr_assert_eq(pssh_parallel_run_command(p, "echo done", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    /* The closes run on the loop's next turn. */
+    pssh_loop_run(pssh_parallel_loop(p), 1000);
+    cr_assert_eq(count_fds(), before, "%d descriptors left open after the run", count_fds() - before);
+    for (int i = 0; i < 4; i++) {
+        size_t n;
+        char *out = read_all(outs[i], PSSH_STDOUT, &n);
+        cr_assert_str_eq(out, "done\n");
+        free(out);
+        cr_assert_eq(pssh_output_exit_code(outs[i]), 0);
+        pssh_output_unref(outs[i]);
+    }
+    /* A later run connects again. */
+    cr_assert_eq(pssh_parallel_run_command(p, "echo again", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(pssh_output_error(outs[i]), PSSH_OK, "%s", pssh_output_error_message(outs[i]));
+        pssh_output_unref(outs[i]);
+    }
+    pssh_parallel_unref(p);
+    free_hosts(h, 4);
 }

@@ -301,13 +301,14 @@ Test(parallel, stop_on_errors_returns_the_first_failure)
 }
 
 /* A per-host value that is set wins, false and 0 included: the host whose
- * retries are set to 0 is asked once, the other three times. The names
- * fail temporarily (SERVFAIL from the stand-in resolver), which is
- * retried. */
+ * retries are set to 0 connects once, the other three times. */
 Test(parallel, per_host_zero_wins_over_defaults)
 {
-    const stub_dns *dns = use_stub_dns();
-    const char *hosts[2] = {"a.servfail.invalid", "b.servfail.invalid"};
+    /* A server that closes at once: a handshake failure, which is retried. */
+    bad_server s = bad_server_start(BAD_CLOSE);
+    char h[64];
+    snprintf(h, sizeof h, "%s", bad_server_host(&s));
+    const char *hosts[2] = {h, h};
     pssh_config *defaults = fleet_config();
     pssh_config_set_retries(defaults, 2, 400);
     pssh_config *zero = NULL;
@@ -320,17 +321,40 @@ Test(parallel, per_host_zero_wins_over_defaults)
     pssh_output *outs[2];
     cr_assert_eq(pssh_parallel_run_command(p, "true", NULL, outs), PSSH_OK);
     for (int i = 0; i < 2; i++)
-        cr_assert_eq(pssh_output_error(outs[i]), PSSH_E_UNKNOWN_HOST, "%s: %s", hosts[i],
+        cr_assert_eq(pssh_output_error(outs[i]), PSSH_E_SESSION, "%s: %s", hosts[i],
                      pssh_err_name(pssh_output_error(outs[i])));
     cr_assert(strstr(pssh_output_error_message(outs[0]), "attempts") == NULL, "%s", pssh_output_error_message(outs[0]));
     cr_assert(strstr(pssh_output_error_message(outs[1]), "after 3 attempts") != NULL, "%s",
               pssh_output_error_message(outs[1]));
-    int once = stub_dns_queries(dns, hosts[0]), thrice = stub_dns_queries(dns, hosts[1]);
-    cr_assert(once > 0 && thrice == 3 * once, "asked %d and %d times", once, thrice);
+    cr_assert_eq(bad_server_accepted(&s), 1 + 3, "%d connections", bad_server_accepted(&s));
     unref_all(outs, 2);
     pssh_parallel_unref(p);
+    bad_server_stop(&s);
     pssh_config_free(defaults);
     pssh_config_free(zero);
+}
+
+/* A name that does not exist fails its own host only (through the
+ * stand-in resolver: never the machine's DNS). */
+Test(parallel, unresolvable_name_fails_its_host_only)
+{
+    use_stub_dns();
+    char healthy[64];
+    snprintf(healthy, sizeof healthy, "%s", fleet_host(1));
+    const char *hosts[2] = {healthy, "nowhere.invalid"};
+    pssh_parallel *p = make_parallel(hosts, 2, NULL);
+    pssh_parallel_set_stop_on_errors(p, 0);
+    pssh_output *outs[2];
+    cr_assert_eq(pssh_parallel_run_command(p, "echo up", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, 30000, 0, NULL), PSSH_OK);
+    cr_assert_eq(pssh_output_error(outs[1]), PSSH_E_UNKNOWN_HOST, "%s", pssh_output_error_message(outs[1]));
+    cr_assert(strstr(pssh_output_error_message(outs[1]), "nowhere.invalid") != NULL, "%s",
+              pssh_output_error_message(outs[1]));
+    char *out = read_all(outs[0], PSSH_STDOUT, NULL);
+    cr_assert_str_eq(out, "up\n");
+    free(out);
+    unref_all(outs, 2);
+    pssh_parallel_unref(p);
 }
 
 /* join with a timeout says who finished; a second join waits for the rest.

@@ -85,7 +85,7 @@ typedef enum pssh_err {
     PSSH_E_REFUSED = -5,         /* connection refused (never retried) */
     PSSH_E_TIMEOUT = -6,         /* a deadline passed; the message names the phase */
     PSSH_E_SESSION = -7,         /* SSH protocol failure: banner, key exchange */
-    PSSH_E_HOSTKEY = -8,         /* host key mismatch or revoked */
+    PSSH_E_HOSTKEY = -8,         /* host key mismatch (of any known type) or revoked */
     PSSH_E_HOSTKEY_UNKNOWN = -9, /* host not in known_hosts under the strict policy */
     PSSH_E_AUTH = -10,           /* the server refused every credential offered */
     PSSH_E_PKEY = -11,           /* private key file missing, unreadable or malformed */
@@ -175,7 +175,9 @@ typedef enum pssh_host_key_policy {
     PSSH_HOSTKEY_ACCEPT_NEW = 1, /* unknown host: key appended to known_hosts */
     PSSH_HOSTKEY_OFF = 2         /* no check at all (test rigs only) */
 } pssh_host_key_policy;
-/* Under STRICT and ACCEPT_NEW, a changed or revoked key is always refused. */
+/* Under STRICT and ACCEPT_NEW, a changed or revoked key is always refused
+ * (PSSH_E_HOSTKEY), and so is a known host's key of a type known_hosts does
+ * not hold for it, as ssh does: the types known are asked for first. */
 
 PSSH_API pssh_err pssh_config_new(pssh_config **out);
 PSSH_API pssh_err pssh_config_dup(const pssh_config *cfg, pssh_config **out);
@@ -213,7 +215,15 @@ PSSH_API pssh_err pssh_config_set_retries(pssh_config *cfg, int retries, int del
 /* Send an SSH keepalive every `seconds` of a connected session (0 = off,
  * default 60). A keepalive never keeps a client or connection alive. */
 PSSH_API pssh_err pssh_config_set_keepalive(pssh_config *cfg, int seconds);
-/* known_hosts file (default ~/.ssh/known_hosts). */
+/* known_hosts file. Default ~/.ssh/known_hosts, where "~" is $HOME as the
+ * client is made (pssh_client_new, pssh_parallel_new), or, when HOME is
+ * unset or empty, the home directory of the process's user in the password
+ * database. A path given here is used as it is (no "~" expansion). A missing
+ * file is an empty one; anything but a regular file (a FIFO...) fails the
+ * connection with PSSH_E_IO at once. Under ACCEPT_NEW, a new host's line is
+ * appended in one write, after a newline if the file lacks a final one, and
+ * a missing directory is made (mode 0700, the last component only, as ssh
+ * makes ~/.ssh). */
 PSSH_API pssh_err pssh_config_set_known_hosts(pssh_config *cfg, const char *path);
 PSSH_API pssh_err pssh_config_set_host_key_policy(pssh_config *cfg, pssh_host_key_policy policy);
 /* Connect over IPv6 only (default: IPv4 and IPv6, in resolver order). */
@@ -278,6 +288,9 @@ PSSH_API pssh_err pssh_client_disconnect(pssh_client *c)
  * until the next call on the client. pssh_client_connect() waits at most
  * (retries + 1) x (config timeout + retry delay). */
 PSSH_API const char *pssh_client_error_message(const pssh_client *c);
+/* Connection attempts made for the client's current (or last) connection,
+ * retries included; 0 before the first. (Added in 0.2.) */
+PSSH_API int pssh_client_attempts(const pssh_client *c);
 /* The host as given, and its alias (the host if no alias was set). */
 PSSH_API const char *pssh_client_host(const pssh_client *c);
 PSSH_API const char *pssh_client_alias(const pssh_client *c);
@@ -350,8 +363,18 @@ PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms);
  * output is thrown away. Returns PSSH_OK, the host's error class, or
  * PSSH_E_AGAIN when timeout_ms passed first. */
 PSSH_API pssh_err pssh_output_wait(pssh_output *o, int timeout_ms, int discard);
+/* Close the command's channel now (parallel-ssh's close_channel): the
+ * output is over at once, what arrived stays readable, the reads then give
+ * PSSH_EOF, and the exit code is -1 unless it had arrived. The remote
+ * command sees its channel close (EOF on stdin; without a pty it may run
+ * on). Never blocks; allowed in callbacks. A command not started yet never
+ * starts (its error is PSSH_E_STATE). No-op once finished. (Added in 0.2.) */
+PSSH_API pssh_err pssh_output_close(pssh_output *o);
 /* 1 once the command has exited (or failed) and nothing more will arrive. */
 PSSH_API int pssh_output_finished(const pssh_output *o);
+/* Connection attempts made for the connection this output used, retries
+ * included (1 when the first attempt succeeded). (Added in 0.2.) */
+PSSH_API int pssh_output_attempts(const pssh_output *o);
 /* Exit code 0..255, or -1 when none was received: still running, killed by
  * a signal, or the host failed (a dropped connection never reads as 0). */
 PSSH_API int pssh_output_exit_code(const pssh_output *o);
@@ -431,6 +454,11 @@ PSSH_API pssh_err pssh_parallel_set_pool_size(pssh_parallel *p, size_t n);
  * return PSSH_OK once every host started or failed, and each failed host's
  * output carries its error class and message. */
 PSSH_API pssh_err pssh_parallel_set_stop_on_errors(pssh_parallel *p, int on);
+/* On (default): connections stay open after a run, for the next one. Off:
+ * a host's connection closes as soon as its command is over (its output
+ * stays readable), so a one-shot run over many hosts holds a descriptor
+ * only for hosts still working. (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_set_keep_connections(pssh_parallel *p, int on);
 /* Streaming: with a line callback, every output delivers its lines to it as
  * they arrive from any host instead of keeping them for pssh_output_read*;
  * the exit callback runs when each host's command is over. Callbacks run on
@@ -466,7 +494,8 @@ PSSH_API pssh_err pssh_parallel_join(pssh_parallel *p, int timeout_ms, int consu
 /* 1 when every command of the last run is over. */
 PSSH_API int pssh_parallel_finished(const pssh_parallel *p);
 /* The first failure of the last run_command/connect_auth ("" if none).
- * This and the host messages below are valid until the loop runs again. */
+ * This and the host messages below stay valid until the next
+ * run_command/connect_auth on this client, or its release. */
 PSSH_API const char *pssh_parallel_error_message(const pssh_parallel *p);
 /* Host i's result in the last run_command/connect_auth (PSSH_OK if none). */
 PSSH_API pssh_err pssh_parallel_host_error(const pssh_parallel *p, size_t i);

@@ -79,6 +79,12 @@ PSSH_API const char *pssh_client_error_message(const pssh_client *c)
     return cl ? cl->error_message().c_str() : "";
 }
 
+PSSH_API int pssh_client_attempts(const pssh_client *c)
+{
+    const Client *cl = unwrap<Client>(c);
+    return cl ? cl->attempts() : 0;
+}
+
 PSSH_API const char *pssh_client_host(const pssh_client *c)
 {
     const Client *cl = unwrap<Client>(c);

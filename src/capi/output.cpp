@@ -80,6 +80,23 @@ PSSH_API pssh_err pssh_output_wait(pssh_output *o, int timeout_ms, int discard)
     return out ? guard([&] { return out->wait(timeout_ms, discard != 0); }) : PSSH_E_INVAL;
 }
 
+PSSH_API pssh_err pssh_output_close(pssh_output *o)
+{
+    Output *out = unwrap<Output>(o);
+    if (!out)
+        return PSSH_E_INVAL;
+    return guard([&] {
+        out->close();
+        return PSSH_OK;
+    });
+}
+
+PSSH_API int pssh_output_attempts(const pssh_output *o)
+{
+    const Output *out = unwrap<Output>(o);
+    return out ? out->session().attempts() : 0;
+}
+
 PSSH_API int pssh_output_finished(const pssh_output *o)
 {
     const Output *out = unwrap<Output>(o);

@@ -89,6 +89,15 @@ PSSH_API pssh_err pssh_parallel_set_stop_on_errors(pssh_parallel *p, int on)
     return PSSH_OK;
 }
 
+PSSH_API pssh_err pssh_parallel_set_keep_connections(pssh_parallel *p, int on)
+{
+    Parallel *x = unwrap<Parallel>(p);
+    if (!x)
+        return PSSH_E_INVAL;
+    x->set_keep_connections(on != 0);
+    return PSSH_OK;
+}
+
 PSSH_API pssh_err pssh_parallel_set_callbacks(pssh_parallel *p, pssh_line_fn *on_line, pssh_exit_fn *on_exit,
                                               void *userdata)
 {

@@ -1,5 +1,6 @@
 #include "resolve.hpp"
 
+#include <cerrno>
 #include <netdb.h>
 #include <sys/socket.h>
 
@@ -72,6 +73,7 @@ void Resolver::worker()
         // No AI_ADDRCONFIG: on a host with only loopback it hides "localhost".
         hints.ai_flags = AI_NUMERICSERV;
         r->err = getaddrinfo(r->host.c_str(), r->service.c_str(), &hints, &r->res);
+        r->sys_errno = r->err == EAI_SYSTEM ? errno : 0;
         lock.lock();
         if (stop_) { // the loop is going away: nobody will deliver this
             if (r->res)
@@ -94,7 +96,7 @@ void Resolver::deliver(void *ctx, uintptr_t arg)
     } else {
         ResolveTarget *t = it->second;
         self->targets_.erase(it);
-        t->on_resolved(r->res, r->err);
+        t->on_resolved(r->res, r->err, r->sys_errno);
     }
     delete r;
 }

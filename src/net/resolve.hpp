@@ -20,8 +20,9 @@ namespace pssh {
 
 class ResolveTarget {
 public:
-    // res is owned by the callee (freeaddrinfo); gai_err is 0 or EAI_*.
-    virtual void on_resolved(addrinfo *res, int gai_err) = 0;
+    // res is owned by the callee (freeaddrinfo); gai_err is 0 or EAI_*;
+    // sys_errno is the resolver thread's errno when gai_err is EAI_SYSTEM.
+    virtual void on_resolved(addrinfo *res, int gai_err, int sys_errno) = 0;
 
 protected:
     ~ResolveTarget() = default;
@@ -48,6 +49,7 @@ private:
         int family;
         addrinfo *res = nullptr;
         int err = 0;
+        int sys_errno = 0; // errno is per thread: read it on the worker
     };
     void worker();
     static void deliver(void *ctx, uintptr_t req);

@@ -34,22 +34,17 @@ Parallel::~Parallel()
 {
     magic = 0;
     release_outputs();
-    for (Host &h : hosts_)
-        if (h.session)
-            h.session->set_watcher(nullptr);
+    jobs_.clear();
 }
 
-// Outputs of an earlier run stop reporting to us; any still waiting for the
-// pool start at once, so none is left waiting for ever.
+// Outputs of an earlier run stop reporting to us. Any still waiting for the
+// pool keep their place in it: the pool bound holds across runs.
 void Parallel::release_outputs()
 {
-    queue_.clear();
-    for (Ref<Output> &o : last_) {
+    for (Ref<Output> &o : last_)
         o->clear_sink();
-        o->begin();
-    }
     last_.clear();
-    in_setup_ = unstarted_ = unfinished_ = held_ = 0;
+    unstarted_ = unfinished_ = held_ = 0;
 }
 
 Session &Parallel::live_session(size_t i)
@@ -63,38 +58,29 @@ Session &Parallel::live_session(size_t i)
     return *h.session;
 }
 
-// Starts queued hosts while the pool has room. Re-entered from a host that
-// settles at once: the outer call keeps going.
-void Parallel::pump()
+Parallel::ConnectJob::~ConnectJob()
 {
-    if (pumping_)
-        return;
-    pumping_ = true;
-    while (in_setup_ < pool_size_ && !queue_.empty()) {
-        size_t i = queue_.front();
-        queue_.pop_front();
-        in_setup_++;
-        if (connect_mode_) {
-            Session &s = live_session(i);
-            if (s.ready() || s.over()) {
-                Session::Watcher *self = this;
-                self->on_settled(s);
-            } else {
-                s.set_watcher(this);
-                s.start();
-            }
-        } else {
-            last_[i]->begin();
-        }
-    }
-    pumping_ = false;
+    if (session)
+        session->set_watcher(nullptr);
 }
 
-void Parallel::slot_freed()
+void Parallel::ConnectJob::admit()
 {
-    if (in_setup_ > 0)
-        in_setup_--;
-    pump();
+    Session &s = owner.live_session(host);
+    if (s.ready() || s.over())
+        return on_settled(s);
+    session = &s;
+    s.set_watcher(this);
+    s.start();
+}
+
+void Parallel::ConnectJob::on_settled(Session &s)
+{
+    session = nullptr;
+    leave_slot();
+    owner.unstarted_--;
+    if (s.over())
+        owner.note_failure(s.failure(), host);
 }
 
 void Parallel::note_failure(const Failure &f, size_t i)
@@ -116,23 +102,24 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
         return PSSH_E_HOST_ARG;
     }
     std::vector<CommandSpec> specs(per_host ? n : 1);
-    for (size_t i = 0; i < specs.size(); i++)
-        if (pssh_err rc = make_command_spec(cmds[i], opts, specs[i]); rc != PSSH_OK)
+    for (size_t i = 0; i < specs.size(); i++) {
+        std::string why;
+        if (pssh_err rc = make_command_spec(cmds[i], opts, specs[i], &why); rc != PSSH_OK) {
+            err_.set(rc, (per_host ? "command for host " + std::to_string(i) + ": " : "") + why);
             return rc;
+        }
+    }
     Ref<Parallel> self = Ref<Parallel>::share(this); // a callback may release the caller's handle
     release_outputs();
     err_.clear();
     failed_ = 0;
-    connect_mode_ = false;
+    unstarted_ = unfinished_ = n;
     last_.reserve(n);
     for (size_t i = 0; i < n; i++) {
         hosts_[i].failure.clear();
         CommandSpec spec = specs[per_host ? i : 0];
-        last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, true));
-        queue_.push_back(i);
+        last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
     }
-    unstarted_ = unfinished_ = n;
-    pump();
     pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
                                    kNever);
     if (outs)
@@ -152,18 +139,20 @@ pssh_err Parallel::connect_auth()
     release_outputs();
     err_.clear();
     failed_ = 0;
-    connect_mode_ = true;
-    for (size_t i = 0; i < n; i++) {
-        hosts_[i].failure.clear();
-        queue_.push_back(i);
-    }
     unstarted_ = n; // here: hosts not settled yet
-    pump();
+    for (size_t i = 0; i < n; i++)
+        hosts_[i].failure.clear();
+    jobs_.clear();
+    jobs_.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        jobs_.push_back(std::make_unique<ConnectJob>(*this, i));
+    for (auto &j : jobs_)
+        j->join_pool(pool_);
     pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
                                    kNever);
-    // Hosts not begun when we stop early connect on their next run.
-    queue_.clear();
-    connect_mode_ = false;
+    // Hosts not begun when we stop early connect on their next run; those
+    // connecting go on, unwatched.
+    jobs_.clear();
     if (rc != PSSH_OK)
         return rc;
     return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
@@ -201,38 +190,26 @@ void Parallel::on_line(Output &o, pssh_stream s, const char *line, size_t len)
     }
 }
 
-void Parallel::on_started(Output &)
-{
-    unstarted_--;
-    slot_freed();
-}
+void Parallel::on_started(Output &) { unstarted_--; }
 
 void Parallel::on_held(Output &, bool held) { held ? held_++ : held_--; }
 
 void Parallel::on_done(Output &o)
 {
     Ref<Parallel> keep = Ref<Parallel>::share(this);
-    if (!o.command_started()) { // failed before its command started
+    if (!o.command_started()) // failed before its command started
         unstarted_--;
-        slot_freed();
-    }
     unfinished_--;
     if (o.failure())
         note_failure(o.failure(), o.tag());
+    if (!keep_connections_ && hosts_[o.tag()].session.get() == &o.session()) {
+        o.session().retire(); // one-shot runs: its descriptor goes back now
+        hosts_[o.tag()].session.reset();
+    }
     if (exit_fn_) {
         Loop::CallbackScope scope(*loop_);
         exit_fn_(as_public(&o), o.tag(), user_);
     }
-}
-
-void Parallel::on_settled(Session &s)
-{
-    if (!connect_mode_)
-        return;
-    unstarted_--;
-    if (s.over())
-        note_failure(s.failure(), s.tag());
-    slot_freed();
 }
 
 } // namespace pssh

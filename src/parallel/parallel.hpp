@@ -11,14 +11,15 @@
 #include "../ssh/client.hpp"
 #include "../ssh/output.hpp"
 #include "../ssh/session.hpp"
+#include "pool.hpp"
 
-#include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace pssh {
 
-class Parallel final : public RefCounted, Output::Sink, Session::Watcher {
+class Parallel final : public RefCounted, Output::Sink {
 public:
     static constexpr uint32_t kMagic = 0x70737335; // "pss5"
     uint32_t magic = kMagic;
@@ -30,8 +31,9 @@ public:
     size_t size() const noexcept { return hosts_.size(); }
     const std::string &host(size_t i) const noexcept { return hosts_[i].st->given; }
     Loop &loop() const noexcept { return *loop_; }
-    void set_pool_size(size_t n) noexcept { pool_size_ = n; }
+    void set_pool_size(size_t n) { pool_->set_limit(n); }
     void set_stop_on_errors(bool on) noexcept { stop_on_errors_ = on; }
+    void set_keep_connections(bool on) noexcept { keep_connections_ = on; }
     void set_callbacks(pssh_line_fn *line, pssh_exit_fn *exit, void *ud) noexcept
     {
         line_fn_ = line;
@@ -58,12 +60,24 @@ private:
         Failure failure; // the last run's or connect's result
     };
 
-    Parallel(Ref<Loop> loop) : loop_(std::move(loop)) {}
+    // connect_auth's work for one host: waits for a pool slot, then for its
+    // session to settle.
+    struct ConnectJob final : Pooled, Session::Watcher {
+        Parallel &owner;
+        size_t host;
+        Session *session = nullptr; // watched, not owned
+        ConnectJob(Parallel &p, size_t i) : owner(p), host(i) {}
+        ~ConnectJob();
+        void admit() override;
+        void on_settled(Session &s) override;
+        using Pooled::join_pool;
+        using Pooled::leave_slot;
+    };
+
+    Parallel(Ref<Loop> loop) : loop_(std::move(loop)), pool_(Ref<Pool>::adopt(new Pool(100))) {}
     ~Parallel() override;
 
     Session &live_session(size_t i);
-    void pump();
-    void slot_freed();
     void note_failure(const Failure &f, size_t i);
     void release_outputs();
 
@@ -73,23 +87,18 @@ private:
     void on_started(Output &o) override;
     void on_held(Output &o, bool held) override;
     void on_done(Output &o) override;
-    // Session::Watcher
-    void on_settled(Session &s) override;
 
     Ref<Loop> loop_;
+    Ref<Pool> pool_; // shared with the outputs still waiting in it
     std::vector<Host> hosts_;
-    size_t pool_size_ = 100;
     bool stop_on_errors_ = true;
+    bool keep_connections_ = true; // off: close each host's connection once its command is over
     pssh_line_fn *line_fn_ = nullptr;
     pssh_exit_fn *exit_fn_ = nullptr;
     void *user_ = nullptr;
 
     std::vector<Ref<Output>> last_;    // outputs of the last run, host order
-    std::deque<size_t> queue_;         // hosts waiting for a pool slot
-    std::vector<Session *> connecting_; // connect_auth: sessions by host (not owned)
-    bool connect_mode_ = false;
-    bool pumping_ = false;
-    size_t in_setup_ = 0;   // hosts holding a pool slot
+    std::vector<std::unique_ptr<ConnectJob>> jobs_; // connect_auth in progress
     size_t unstarted_ = 0;  // last run: neither started nor failed yet
     size_t unfinished_ = 0; // last run: not finished
     size_t held_ = 0;       // last run: held back by a full buffer

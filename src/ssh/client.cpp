@@ -30,18 +30,33 @@ pssh_err build_settings(const std::string &host_text, const Config *base, const 
     return PSSH_OK;
 }
 
-pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *o, CommandSpec &out)
+pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *o, CommandSpec &out, std::string *why)
 {
     out = CommandSpec{};
     out.command = build_command(cmd, o);
+    if (out.command.size() > kMaxCommandBytes) {
+        *why = "the command is " + std::to_string(out.command.size()) + " bytes long" +
+               (o && (o->sudo || o->user || o->shell) ? " with its sudo/shell wrapping" : "") +
+               "; libssh2 sends commands of at most " + std::to_string(kMaxCommandBytes) +
+               " bytes (send longer scripts on stdin)";
+        return PSSH_E_INVAL;
+    }
     if (!o)
         return PSSH_OK;
-    if (o->read_timeout_ms < 0 || o->timeout_ms < 0)
+    if (o->read_timeout_ms < 0 || o->timeout_ms < 0) {
+        *why = "a negative timeout in the command options";
         return PSSH_E_INVAL;
+    }
     out.use_pty = o->use_pty != 0;
     for (const char *const *e = o->env; e && *e; e++) {
-        if (!strchr(*e, '=') || **e == '=')
+        if (!strchr(*e, '=') || **e == '=') {
+            *why = std::string("environment entry '") + *e + "' is not NAME=value";
             return PSSH_E_INVAL;
+        }
+        if (strlen(*e) > kMaxCommandBytes) {
+            *why = "an environment entry is over " + std::to_string(kMaxCommandBytes) + " bytes";
+            return PSSH_E_INVAL;
+        }
         out.env.emplace_back(*e);
     }
     out.read_timeout_ms = o->read_timeout_ms;
@@ -113,8 +128,9 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
     if (loop_->busy())
         return fail(PSSH_E_BUSY, st_->display + ": run_command: called from inside a callback");
     CommandSpec spec;
-    if (pssh_err rc = make_command_spec(cmd, opts, spec); rc != PSSH_OK)
-        return fail(rc, st_->display + ": run_command: invalid options");
+    std::string why;
+    if (pssh_err rc = make_command_spec(cmd, opts, spec, &why); rc != PSSH_OK)
+        return fail(rc, st_->display + ": run_command: " + why);
     Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
     Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));

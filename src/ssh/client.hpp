@@ -16,8 +16,14 @@ namespace pssh {
 pssh_err build_settings(const std::string &host_text, const Config *base, const Config *over,
                         Ref<Settings> &out, std::string *why);
 
+// libssh2 1.10 sends no packet over 35,000 bytes: an exec request of
+// 34,725 bytes was the longest to go out (measured). Longer commands and
+// environment entries are refused before anything connects.
+constexpr size_t kMaxCommandBytes = 32768;
+
 // The command spec for run_command: the exec line and its options.
-pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *opts, CommandSpec &out);
+// PSSH_E_INVAL with the reason in *why.
+pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *opts, CommandSpec &out, std::string *why);
 
 class Client final : public RefCounted {
 public:
@@ -34,6 +40,7 @@ public:
                           int timeout_ms, size_t *written, long *rc);
 
     const std::string &error_message() const noexcept { return err_; }
+    int attempts() const noexcept { return session_ ? session_->attempts() : 0; }
     const std::string &host() const noexcept { return host_; }
     const std::string &alias() const noexcept { return st_->display; }
     Loop &loop() const noexcept { return *loop_; }

@@ -4,13 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace pssh {
 
@@ -22,16 +15,6 @@ std::string lowercase(std::string_view s)
     for (char &c : out)
         c = char(tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-// As OpenSSH does: host names are case-insensitive, and ssh lowercases them
-// before hashing or writing them.
-std::string lookup_name(const std::string &host, int port)
-{
-    std::string h = lowercase(host);
-    if (port == 22)
-        return h;
-    return "[" + h + "]:" + std::to_string(port);
 }
 
 // OpenSSH's match_pattern: '*' any run, '?' one character. Iterative with
@@ -58,26 +41,18 @@ bool wildcard_match(std::string_view s, std::string_view p)
     return pi == p.size();
 }
 
-// |1|base64(salt)|base64(HMAC-SHA1(salt, name))
-bool hashed_match(std::string_view entry, const std::string &name)
+bool hashed_match(std::string_view pattern, const std::string &name)
 {
-    entry.remove_prefix(3);
-    auto bar = entry.find('|');
-    if (bar == std::string_view::npos)
-        return false;
-    std::string salt, want;
-    if (!base64_decode(entry.substr(0, bar), salt) || !base64_decode(entry.substr(bar + 1), want))
-        return false;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (!HMAC(EVP_sha1(), salt.data(), int(salt.size()),
-              reinterpret_cast<const unsigned char *>(name.data()), name.size(), mac, &len))
-        return false;
-    return len == want.size() && memcmp(mac, want.data(), len) == 0;
+    HashedName h;
+    return h.parse(pattern) && h.matches(name);
 }
 
+struct Fields {
+    std::string_view marker, hosts, type, key;
+};
+
 // Splits one line into fields; false for blanks, comments and junk.
-bool parse_line(std::string_view line, KnownHosts::Entry &e)
+bool parse_line(std::string_view line, Fields &f)
 {
     auto next = [&line]() {
         size_t i = 0;
@@ -87,21 +62,21 @@ bool parse_line(std::string_view line, KnownHosts::Entry &e)
         size_t j = 0;
         while (j < line.size() && line[j] != ' ' && line[j] != '\t')
             j++;
-        std::string_view f = line.substr(0, j);
+        std::string_view w = line.substr(0, j);
         line.remove_prefix(j);
-        return f;
+        return w;
     };
-    std::string_view f = next();
-    if (f.empty() || f[0] == '#')
+    std::string_view w = next();
+    if (w.empty() || w[0] == '#')
         return false;
-    if (f[0] == '@') {
-        e.marker = f;
-        f = next();
+    if (w[0] == '@') {
+        f.marker = w;
+        w = next();
     }
-    e.hosts = f;
-    e.type = next();
-    e.key = next();
-    return !e.hosts.empty() && !e.type.empty() && !e.key.empty();
+    f.hosts = w;
+    f.type = next();
+    f.key = next();
+    return !f.hosts.empty() && !f.type.empty() && !f.key.empty();
 }
 
 // A hosts field of plain names only: each can be looked up by equality.
@@ -111,6 +86,16 @@ bool plain_names(std::string_view hosts)
 }
 
 } // namespace
+
+std::string known_hosts_name(const std::string &host, int port)
+{
+    // As OpenSSH does: host names are case-insensitive, and ssh lowercases
+    // them before hashing or writing them.
+    std::string h = lowercase(host);
+    if (port == 22)
+        return h;
+    return "[" + h + "]:" + std::to_string(port);
+}
 
 bool host_patterns_match(std::string_view patterns, const std::string &name)
 {
@@ -133,24 +118,39 @@ bool host_patterns_match(std::string_view patterns, const std::string &name)
 KnownHosts::KnownHosts(std::string text) : text_(std::move(text))
 {
     std::string_view rest = text_;
-    int lineno = 0;
     while (!rest.empty()) {
         auto nl = rest.find('\n');
         std::string_view line = rest.substr(0, nl);
         rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-        lineno++;
-        if (!line.empty() && line.back() == '\r')
-            line.remove_suffix(1);
-        Entry e;
-        if (!parse_line(line, e))
-            continue;
-        e.line = lineno;
-        auto index = uint32_t(entries_.size());
+        add(line, ++lines_);
+    }
+}
+
+void KnownHosts::append(std::string line)
+{
+    if (!line.empty() && line.back() == '\n')
+        line.pop_back();
+    appended_.push_back(std::move(line));
+    add(appended_.back(), ++lines_);
+}
+
+void KnownHosts::add(std::string_view line, int lineno)
+{
+    if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+    Fields f;
+    if (!parse_line(line, f))
+        return;
+    Entry e{HostEntries::Marker::None, f.hosts, f.type, f.key, lineno};
+    if (f.marker == "@revoked")
+        e.marker = HostEntries::Marker::Revoked;
+    else if (f.marker == "@cert-authority")
+        e.marker = HostEntries::Marker::CertAuthority;
+    else if (!f.marker.empty())
+        return; // an unknown marker: OpenSSH rejects the line
+    auto index = uint32_t(entries_.size());
+    if (plain_names(e.hosts)) {
         entries_.push_back(e);
-        if (!plain_names(e.hosts)) {
-            patterned_.push_back(index);
-            continue;
-        }
         std::string_view names = e.hosts;
         while (!names.empty()) {
             auto comma = names.find(',');
@@ -159,67 +159,93 @@ KnownHosts::KnownHosts(std::string text) : text_(std::move(text))
             if (!n.empty())
                 by_name_.emplace(lowercase(n), index);
         }
+        return;
     }
+    if (e.hosts.rfind("|1|", 0) == 0 && e.hosts.find(',') == std::string_view::npos) {
+        Hashed h{index, {}};
+        if (!h.name.parse(e.hosts))
+            return; // a broken hashed name matches nothing
+        entries_.push_back(e);
+        hashed_.push_back(h);
+        return;
+    }
+    entries_.push_back(e);
+    patterned_.push_back(index);
 }
 
-template <class Fn> void KnownHosts::for_matching(const std::string &name, Fn fn) const
+HostEntries KnownHosts::lookup(const std::string &host, int port) const
 {
+    const std::string name = known_hosts_name(host, port);
     std::vector<uint32_t> hits;
     auto [lo, hi] = by_name_.equal_range(name);
     for (auto it = lo; it != hi; ++it)
         hits.push_back(it->second);
+    for (const Hashed &h : hashed_)
+        if (h.name.matches(name))
+            hits.push_back(h.entry);
     for (uint32_t i : patterned_)
         if (host_patterns_match(entries_[i].hosts, name))
             hits.push_back(i);
     std::sort(hits.begin(), hits.end());
     hits.erase(std::unique(hits.begin(), hits.end()), hits.end()); // "h,h" names a line twice
-    for (uint32_t i : hits)
-        fn(entries_[i]);
+    HostEntries out;
+    out.lines.reserve(hits.size());
+    for (uint32_t i : hits) {
+        const Entry &e = entries_[i];
+        out.lines.push_back({e.marker, std::string(e.type), std::string(e.key), e.line});
+    }
+    return out;
+}
+
+std::vector<std::string> HostEntries::key_types() const
+{
+    std::vector<std::string> types;
+    for (const Line &l : lines)
+        if (l.marker == Marker::None && std::find(types.begin(), types.end(), l.type) == types.end())
+            types.push_back(l.type);
+    return types;
+}
+
+HostKeyVerdict HostEntries::check(const std::string &keytype, std::string_view blob) const
+{
+    const std::string key64 = base64_encode(blob);
+    int revoked = 0, match = 0, mismatch = 0, other = 0;
+    for (const Line &l : lines) {
+        if (l.marker == Marker::Revoked) {
+            if (l.key == key64 && !revoked)
+                revoked = l.line;
+        } else if (l.marker != Marker::None) {
+            continue; // @cert-authority: for certificates, which are not supported
+        } else if (l.type != keytype) {
+            if (!other)
+                other = l.line;
+        } else if (l.key == key64) {
+            if (!match) // several keys of one type may be listed: any one matches
+                match = l.line;
+        } else if (!mismatch) {
+            mismatch = l.line;
+        }
+    }
+    if (revoked)
+        return {HostKeyStatus::Revoked, revoked};
+    if (match)
+        return {HostKeyStatus::Match, match};
+    if (mismatch)
+        return {HostKeyStatus::Mismatch, mismatch};
+    if (other)
+        return {HostKeyStatus::OtherType, other};
+    return {};
 }
 
 HostKeyVerdict KnownHosts::check(const std::string &host, int port, const std::string &keytype,
                                  std::string_view blob) const
 {
-    const std::string name = lookup_name(host, port);
-    const std::string key64 = base64_encode(blob);
-    HostKeyVerdict revoked{HostKeyStatus::NotFound, 0}, match = revoked, mismatch = revoked;
-    for_matching(name, [&](const Entry &e) {
-        if (e.marker == "@revoked") {
-            if (e.key == key64 && !revoked.line)
-                revoked = {HostKeyStatus::Revoked, e.line};
-            return;
-        }
-        if (!e.marker.empty()) // @cert-authority: certificates are not supported
-            return;
-        if (e.type != keytype)
-            return;
-        if (e.key == key64) {
-            if (!match.line)
-                match = {HostKeyStatus::Match, e.line};
-        } else if (!mismatch.line) {
-            mismatch = {HostKeyStatus::Mismatch, e.line};
-        }
-    });
-    if (revoked.line)
-        return revoked;
-    if (match.line) // several keys of one type may be listed: any one matches
-        return match;
-    return mismatch;
+    return lookup(host, port).check(keytype, blob);
 }
 
 std::vector<std::string> KnownHosts::key_types(const std::string &host, int port) const
 {
-    std::vector<std::string> types;
-    for_matching(lookup_name(host, port), [&](const Entry &e) {
-        if (!e.marker.empty())
-            return;
-        std::string t(e.type);
-        for (const auto &have : types)
-            if (have == t)
-                return;
-        types.push_back(std::move(t));
-    });
-    return types;
+    return lookup(host, port).key_types();
 }
 
 HostKeyVerdict check_known_hosts(std::string_view text, const std::string &host, int port,
@@ -236,37 +262,7 @@ std::vector<std::string> known_key_types(std::string_view text, const std::strin
 std::string known_hosts_line(const std::string &host, int port, const std::string &keytype,
                              std::string_view blob)
 {
-    return lookup_name(host, port) + " " + keytype + " " + base64_encode(blob) + "\n";
-}
-
-bool read_small_file(const std::string &path, std::string &out, size_t max_bytes)
-{
-    out.clear();
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    char buf[8192];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            errno = e;
-            return false;
-        }
-        if (n == 0)
-            break;
-        if (out.size() + size_t(n) > max_bytes) {
-            close(fd);
-            errno = EFBIG;
-            return false;
-        }
-        out.append(buf, size_t(n));
-    }
-    close(fd);
-    return true;
+    return known_hosts_name(host, port) + " " + keytype + " " + base64_encode(blob) + "\n";
 }
 
 } // namespace pssh

@@ -43,21 +43,23 @@ bool transport_error(long rc)
 
 } // namespace
 
-Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, bool pooled)
+Ref<Output> Output::create(Ref<Session> s, CommandSpec spec, Sink *sink, size_t tag, Ref<Pool> pool)
 {
     auto *o = new Output(std::move(s), std::move(spec));
     Ref<Output> r = Ref<Output>::adopt(o);
     o->sink_ = sink;
     o->tag_ = tag;
     o->hold(true);
-    if (pooled)
+    if (pool) {
         o->state_ = State::Pooled;
-    else
+        o->join_pool(std::move(pool)); // may admit it at once
+    } else {
         o->session_->attach(o);
+    }
     return r;
 }
 
-void Output::begin()
+void Output::admit()
 {
     if (state_ != State::Pooled)
         return;
@@ -71,7 +73,7 @@ void Output::set_discard(bool on)
     discard_ = on;
     if (on && held_) {
         set_held(false);
-        session_->kick();
+        session_->wake(this);
     }
 }
 
@@ -144,7 +146,7 @@ void Output::on_timer(void *p)
     else
         self->fail(PSSH_E_TIMEOUT, host + ": channel: timeout: no channel within " +
                                        std::to_string(self->session_->settings().cfg.timeout_ms) + " ms");
-    self->session_->kick();
+    self->session_->wake(self);
 }
 
 void Output::fail(pssh_err code, const std::string &msg)
@@ -152,6 +154,22 @@ void Output::fail(pssh_err code, const std::string &msg)
     if (finished())
         return;
     fail_.set(code, msg);
+    stop(State::Failed);
+}
+
+void Output::close()
+{
+    if (finished())
+        return;
+    if (!started())
+        return fail(PSSH_E_STATE, session_->settings().display + ": command: closed by the caller before it started");
+    stop(State::Done);
+}
+
+// Over from outside, whatever it was doing: the channel (or its pending
+// open) goes to the session to close, the rest stays readable.
+void Output::stop(State end)
+{
     session_->loop().reactor().cancel(timer_);
     if (state_ == State::Opening)
         session_->orphan_open(this);
@@ -163,7 +181,9 @@ void Output::fail(pssh_err code, const std::string &msg)
     }
     if (t_run_ && run_ms_ < 0)
         run_ms_ = ns_to_ms(now_ns() - t_run_);
-    SET_STATE(State::Failed);
+    SET_STATE(end);
+    leave_queue(); // a pooled output failed from outside never starts
+    leave_slot();
     session_->detach(this);
     hold(false);
     // Output already buffered stays readable; a partial last line too.
@@ -189,7 +209,7 @@ bool Output::spurious(long rc)
     return true;
 }
 
-bool Output::fail_io(long rc, const char *what)
+Channel::Wait Output::fail_io(long rc, const char *what)
 {
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
@@ -199,23 +219,23 @@ bool Output::fail_io(long rc, const char *what)
     } else {
         fail(PSSH_E_CHANNEL, s.settings().display + ": " + what + ": " + why);
     }
-    return false;
+    return Wait::None;
 }
 
-bool Output::step()
+Channel::Wait Output::step()
 {
     Session &s = *session_;
     for (;;) {
         switch (state_) {
         case State::Pooled:
-            return false;
+            return Wait::None;
         case State::Queued:
             if (s.over()) {
                 fail(s.failure().code, s.failure().msg);
-                return false;
+                return Wait::None;
             }
             if (!s.ready() || !s.acquire_open(this))
-                return false;
+                return Wait::None;
             t_exec_ = now_ns();
             start_timer(s.settings().cfg.timeout_ms); // channel open + exec deadline
             SET_STATE(State::Opening);
@@ -225,9 +245,9 @@ bool Output::step()
             if (!ch_) {
                 int e = libssh2_session_last_errno(s.raw());
                 if (e == LIBSSH2_ERROR_EAGAIN)
-                    return true;
+                    return Wait::Libssh2;
                 if (spurious(e))
-                    return true; // libssh2 dropped that open: the next step opens again
+                    return Wait::Libssh2; // libssh2 dropped that open: the next step opens again
                 s.release_open(this);
                 return fail_io(e, "opening a channel");
             }
@@ -237,7 +257,7 @@ bool Output::step()
         case State::Pty: {
             int rc = libssh2_channel_request_pty(ch_, "xterm");
             if (rc == LIBSSH2_ERROR_EAGAIN)
-                return true;
+                return Wait::Libssh2;
             if (rc && !spurious(rc)) // spurious: the request went out; its reply is moot
                 return fail_io(rc, "requesting a pty");
             SET_STATE(State::Env);
@@ -252,7 +272,7 @@ bool Output::step()
                 int rc = libssh2_channel_setenv_ex(ch_, name.c_str(), unsigned(name.size()),
                                                    value.c_str(), unsigned(value.size()));
                 if (rc == LIBSSH2_ERROR_EAGAIN)
-                    return true;
+                    return Wait::Libssh2;
                 if (rc && transport_error(rc) && !spurious(rc))
                     return fail_io(rc, "setting the environment");
                 if (rc)
@@ -265,13 +285,14 @@ bool Output::step()
         case State::Exec: {
             int rc = libssh2_channel_exec(ch_, spec_.command.c_str());
             if (rc == LIBSSH2_ERROR_EAGAIN)
-                return true;
+                return Wait::Libssh2;
             if (rc && !spurious(rc)) // spurious: exec was sent; the output will tell
                 return fail_io(rc, "starting the command");
             t_run_ = now_ns();
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
             SET_STATE(State::Running);
+            leave_slot();
             if (sink_)
                 sink_->on_started(*this);
             break;
@@ -282,7 +303,7 @@ bool Output::step()
             return finish();
         case State::Done:
         case State::Failed:
-            return false;
+            return Wait::None;
         }
     }
 }
@@ -353,12 +374,20 @@ bool Output::read_streams(bool *failed)
                 b.commit(size_t(n));
                 if (streaming())
                     deliver(s);
+                if (finished()) { // a line callback closed the command
+                    *failed = true;
+                    return false;
+                }
                 progress = true;
             } else if (n == 0) {
                 if (libssh2_channel_eof(ch_)) {
                     eof_[s] = true;
                     if (streaming())
                         deliver(s);
+                    if (finished()) {
+                        *failed = true;
+                        return false;
+                    }
                 } else {
                     blocked = true;
                 }
@@ -374,29 +403,32 @@ bool Output::read_streams(bool *failed)
     return blocked;
 }
 
-bool Output::pump()
+Channel::Wait Output::pump()
 {
     bool failed = false;
-    bool blocked = write_pending(&failed);
+    bool writing = write_pending(&failed);
     if (failed)
-        return false;
-    blocked |= read_streams(&failed);
+        return Wait::None;
+    bool reading = read_streams(&failed);
     if (failed)
-        return false;
+        return Wait::None;
     if (eof_[0] && eof_[1]) {
         SET_STATE(State::Closing);
         return finish();
     }
-    return blocked;
+    // Only waiting for the peer's data: the session may just poll us.
+    if (writing)
+        return Wait::Libssh2;
+    return reading ? Wait::Data : Wait::None;
 }
 
 // After EOF: close, then read the exit status (only valid once the channel
 // is closed: parallel-ssh issue #424).
-bool Output::finish()
+Channel::Wait Output::finish()
 {
     int rc = libssh2_channel_close(ch_);
     if (rc == LIBSSH2_ERROR_EAGAIN)
-        return true;
+        return Wait::Libssh2;
     if (rc)
         return fail_io(rc, "closing the channel");
     char *sig = nullptr;
@@ -421,7 +453,7 @@ bool Output::finish()
     set_held(false);
     if (sink_)
         sink_->on_done(*this);
-    return false;
+    return Wait::None;
 }
 
 void Output::deliver(int s)
@@ -449,7 +481,7 @@ void Output::end_borrow(int s) noexcept
     if (starved_[s]) {
         starved_[s] = false;
         if (!finished())
-            session_->kick();
+            session_->wake(this);
     }
 }
 
@@ -457,7 +489,7 @@ void Output::resume_if_full(int s, bool was_full) noexcept
 {
     if (was_full && !bufs_[s].full() && !finished()) {
         set_held(bufs_[1 - s].full());
-        session_->kick(); // reading resumes from what libssh2 already holds
+        session_->wake(this); // reading resumes from what libssh2 already holds
     }
 }
 
@@ -553,7 +585,7 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     const uint64_t base = stdin_queued_;
     pending_.append(static_cast<const char *>(buf), len);
     stdin_queued_ += len;
-    session_->kick();
+    session_->wake(this);
     pssh_err rc = session_->loop().wait_until(
         [&] { return stdin_sent_ >= base + len || write_err_ || finished(); },
         deadline_after_ms(timeout_ms));
@@ -576,7 +608,7 @@ pssh_err Output::close_stdin(int timeout_ms)
     if (!stdin_closed_) {
         stdin_closed_ = true;
         eof_pending_ = true;
-        session_->kick();
+        session_->wake(this);
     }
     pssh_err rc = session_->loop().wait_until([&] { return eof_sent_ || finished(); },
                                               deadline_after_ms(timeout_ms));

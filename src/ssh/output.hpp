@@ -6,6 +6,7 @@
 // released. When a buffer reaches its limit the channel is no longer read:
 // the SSH window then holds the remote command back, and nothing is lost.
 #pragma once
+#include "../parallel/pool.hpp"
 #include "../util/failure.hpp"
 #include "session.hpp"
 #include "stream_buf.hpp"
@@ -24,7 +25,7 @@ struct CommandSpec {
     size_t buffer_limit = 1 << 20;
 };
 
-class Output final : public RefCounted, public Linked<SessionOutputsTag> {
+class Output final : public Channel, Pooled {
 public:
     static constexpr uint32_t kMagic = 0x70737334; // "pss4"
     uint32_t magic = kMagic;
@@ -48,19 +49,20 @@ public:
         ~Sink() = default;
     };
 
-    // pooled: created waiting for begin() (the pool), not yet on its session.
+    // With a pool: waits for a setup slot before it joins its session; it
+    // holds the slot until its command starts or it fails.
     static Ref<Output> create(Ref<Session> s, CommandSpec spec, Sink *sink = nullptr, size_t tag = 0,
-                              bool pooled = false);
-    // Leaves the pool: joins its session, which connects if it has to.
-    void begin();
+                              Ref<Pool> pool = {});
     // The index of the host in its parallel client.
     size_t tag() const noexcept { return tag_; }
     bool held() const noexcept { return held_; }
+    // A full buffer, or a line the caller still borrows.
+    bool waits_for_reader() const noexcept override { return held_ || starved_[0] || starved_[1]; }
     void set_discard(bool on);
 
-    // Session side: advance as far as possible. True when blocked on a
-    // libssh2 call (the session then waits in the direction libssh2 names).
-    bool step();
+    // Channel: the session's side.
+    Wait step() override;
+    _LIBSSH2_CHANNEL *handle() const noexcept override { return ch_; }
 
     State state() const noexcept { return state_; }
     bool started() const noexcept
@@ -89,17 +91,24 @@ public:
     _LIBSSH2_CHANNEL *channel() const noexcept { return state_ == State::Running ? ch_ : nullptr; }
     // Fails the command from outside (e.g. a parallel client's deadline).
     void fail(pssh_err code, const std::string &msg);
+    // The caller closes the command's channel (parallel-ssh's
+    // close_channel): over at once, what arrived stays readable. Never
+    // blocks: the channel is closed in the background.
+    void close();
 
 private:
     Output(Ref<Session> s, CommandSpec spec);
     ~Output() override;
+    // Pooled: its turn came; it joins its session, which connects if needed.
+    void admit() override;
 
-    bool pump();
+    void stop(State end);
+    Wait pump();
     bool read_streams(bool *failed);
     bool write_pending(bool *failed);
-    bool finish();
+    Wait finish();
+    Wait fail_io(long rc, const char *what);
     void deliver(int stream);
-    bool fail_io(long rc, const char *what);
     bool spurious(long rc);
     static constexpr int kMaxSpurious = 8;
     int spurious_ = 0;

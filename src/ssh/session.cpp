@@ -1,12 +1,9 @@
 #include "session.hpp"
 
-#include "known_hosts.hpp"
-#include "output.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <libssh2.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -24,30 +21,31 @@ LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
 LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
 LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
 
-const char *hostkey_type_name(int type)
-{
-    switch (type) {
-    case LIBSSH2_HOSTKEY_TYPE_RSA:
-        return "ssh-rsa";
-    case LIBSSH2_HOSTKEY_TYPE_DSS:
-        return "ssh-dss";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
-        return "ecdsa-sha2-nistp256";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
-        return "ecdsa-sha2-nistp384";
-    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
-        return "ecdsa-sha2-nistp521";
-    case LIBSSH2_HOSTKEY_TYPE_ED25519:
-        return "ssh-ed25519";
-    }
-    return "unknown";
-}
-
 // Failures worth another attempt: the network or the server may recover.
 bool retryable(pssh_err code)
 {
     return code == PSSH_E_UNKNOWN_HOST || code == PSSH_E_CONNECT || code == PSSH_E_TIMEOUT ||
            code == PSSH_E_SESSION;
+}
+
+// A definitive answer that the name does not exist (or has no address of
+// the family asked for) will not change in a few seconds: as final as a
+// refusal. A temporary failure (EAI_AGAIN) or a local one is retried.
+bool resolve_is_final(int gai_err)
+{
+    switch (gai_err) {
+    case EAI_NONAME:
+    case EAI_FAMILY:
+    case EAI_SERVICE:
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+#endif
+        return true;
+    }
+    return false;
 }
 
 const char *phase_name(Session::State s)
@@ -88,17 +86,13 @@ std::string handshake_cause(int rc, LIBSSH2_SESSION *s)
 
 } // namespace
 
-// Every byte libssh2 takes from the socket passes here and is counted: a
-// flow's read can pull in data meant for another channel or stream, leaving
-// the socket empty, so run() steps the flows again until a whole pass has
-// pulled in nothing new.
+// Every byte libssh2 takes from the socket passes the guard and is counted:
+// a flow's read can pull in data meant for another channel or stream,
+// leaving the socket empty, so run() steps the flows again until a whole
+// pass has pulled in nothing new.
 ssize_t Session::counting_recv(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
 {
-    ssize_t n = recv(fd, buf, len, flags);
-    if (n < 0)
-        return -errno;
-    static_cast<Session *>(*abstract)->rx_bytes_ += uint64_t(n);
-    return n;
+    return static_cast<Session *>(*abstract)->rx_.recv(fd, buf, len, flags);
 }
 
 std::string libssh2_message(void *session)
@@ -113,8 +107,8 @@ std::string libssh2_message(void *session)
 
 const char *session_state_name(Session::State s)
 {
-    static const char *names[] = {"idle",   "resolving", "connecting", "handshake", "auth-list",
-                                  "auth",   "ready",     "retry-wait", "failed",    "dead"};
+    static const char *names[] = {"idle", "resolving",  "connecting", "handshake", "auth-list", "auth",
+                                  "ready", "retry-wait", "failed",     "dead",      "closed"};
     return names[int(s)];
 }
 
@@ -204,7 +198,7 @@ void Session::begin_attempt()
     SockAddr a;
     if (parse_literal(st_->host, st_->port, a)) {
         if (st_->cfg.ipv6_only && a.family() != AF_INET6)
-            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set");
+            return fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: IPv4 address given with ipv6_only set", true);
         addrs_.assign(1, a);
         next_addr_ = 0;
         return try_next_address();
@@ -216,13 +210,13 @@ void Session::begin_attempt()
         fail_attempt(PSSH_E_RESOURCE, "resolve: cannot start a resolver thread");
 }
 
-void Session::on_resolved(addrinfo *res, int gai_err)
+void Session::on_resolved(addrinfo *res, int gai_err, int sys_errno)
 {
     Ref<Session> self = Ref<Session>::share(this);
     resolve_id_ = 0;
     if (gai_err) {
-        std::string why = gai_err == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai_err);
-        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why);
+        std::string why = gai_err == EAI_SYSTEM ? strerror(sys_errno) : gai_strerror(gai_err);
+        fail_attempt(PSSH_E_UNKNOWN_HOST, "resolve: " + st_->host + ": " + why, resolve_is_final(gai_err));
     } else {
         addrs_.clear();
         for (addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -299,81 +293,13 @@ void Session::begin_handshake()
     if (!ssh_)
         return fail_attempt(PSSH_E_NOMEM, "handshake: cannot allocate a libssh2 session");
     libssh2_session_callback_set(ssh_, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void *>(&Session::counting_recv));
+    rx_.reset(st_->cfg.timeout_ms > 0 ? t_attempt_ + ms_to_ns(st_->cfg.timeout_ms) : kNever);
     libssh2_session_set_blocking(ssh_, 0);
     if (st_->cfg.compress)
         libssh2_session_flag(ssh_, LIBSSH2_FLAG_COMPRESS, 1);
-    if (st_->cfg.policy != PSSH_HOSTKEY_OFF) {
-        // Offer the host key types known_hosts already holds for this host
-        // first, as OpenSSH does; otherwise libssh2 prefers ECDSA and a host
-        // known only by its ed25519 key looks unknown.
-        if (auto known = loop_->known_hosts().get(st_->cfg.known_hosts)) {
-            std::string pref;
-            for (const std::string &t : known->key_types(st_->host, st_->port))
-                pref += t + ",";
-            if (!pref.empty()) {
-                pref += "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa";
-                libssh2_session_method_pref(ssh_, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
-            }
-        }
-    }
+    hostkey_.prefer_known_types(*loop_, *st_, ssh_);
     SET_STATE(State::Handshake);
     advance();
-}
-
-bool Session::check_host_key()
-{
-    const Config &c = st_->cfg;
-    if (c.policy == PSSH_HOSTKEY_OFF)
-        return true;
-    size_t len = 0;
-    int type = 0;
-    const char *key = libssh2_session_hostkey(ssh_, &len, &type);
-    if (!key) {
-        fail_attempt(PSSH_E_SESSION, "hostkey: the server sent no host key");
-        return false;
-    }
-    const std::string ktype = hostkey_type_name(type);
-    auto known = loop_->known_hosts().get(c.known_hosts);
-    if (!known) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot read " + c.known_hosts + ": " + strerror(errno));
-        return false;
-    }
-    HostKeyVerdict v = known->check(st_->host, st_->port, ktype, std::string_view(key, len));
-    const std::string where = c.known_hosts + ":" + std::to_string(v.line);
-    switch (v.status) {
-    case HostKeyStatus::Match:
-        return true;
-    case HostKeyStatus::Revoked:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: the server's " + ktype + " key is marked @revoked in " + where);
-        return false;
-    case HostKeyStatus::Mismatch:
-        fail_attempt(PSSH_E_HOSTKEY, "hostkey: HOST KEY MISMATCH: the server's " + ktype +
-                                         " key differs from the one in " + where +
-                                         " (man in the middle, or a reinstalled host?)");
-        return false;
-    case HostKeyStatus::NotFound:
-        break;
-    }
-    std::string name = st_->port == 22 ? st_->host : "[" + st_->host + "]:" + std::to_string(st_->port);
-    if (c.policy == PSSH_HOSTKEY_STRICT) {
-        fail_attempt(PSSH_E_HOSTKEY_UNKNOWN, "hostkey: no " + ktype + " key for " + name + " in " +
-                                                 c.known_hosts +
-                                                 " (policy strict: add the host's key, or use accept-new)");
-        return false;
-    }
-    std::string line = known_hosts_line(st_->host, st_->port, ktype, std::string_view(key, len));
-    int fd = open(c.known_hosts.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    bool ok = fd >= 0 && write(fd, line.data(), line.size()) == ssize_t(line.size());
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (!ok) {
-        fail_attempt(PSSH_E_IO, "hostkey: cannot add " + name + " to " + c.known_hosts + ": " + strerror(e));
-        return false;
-    }
-    loop_->log(PSSH_LOG_INFO, "%s: added %s key of %s to %s", st_->display.c_str(), ktype.c_str(),
-               name.c_str(), c.known_hosts.c_str());
-    return true;
 }
 
 // The connection ladder. Each rung repeats its libssh2 call with the same
@@ -386,10 +312,16 @@ void Session::advance()
             int rc = libssh2_session_handshake(ssh_, fd_);
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return;
+            if (rc && rx_.banner_flood())
+                return fail_attempt(PSSH_E_SESSION,
+                                    "handshake: no SSH banner within " +
+                                        std::to_string(RecvGuard::kMaxPreBannerLines) + " lines of " +
+                                        std::to_string(RecvGuard::kMaxBannerLine) +
+                                        " bytes at most (is it an SSH server?)");
             if (rc)
                 return fail_attempt(PSSH_E_SESSION, "handshake: " + handshake_cause(rc, ssh_));
-            if (!check_host_key())
-                return;
+            if (Failure f = hostkey_.check(*loop_, *st_, ssh_))
+                return fail_attempt(f.code, f.msg);
             Nanos now = now_ns();
             handshake_ms_ = ns_to_ms(now - t_phase_);
             t_phase_ = now;
@@ -435,6 +367,7 @@ void Session::become_ready()
     auth_ms_ = ns_to_ms(now - t_phase_);
     loop_->reactor().cancel(deadline_);
     auth_.reset(); // key material and agent are not needed any more
+    rx_.set_established(true);
     SET_STATE(State::Ready);
     hold(false);
     if (st_->cfg.keepalive_s > 0) {
@@ -445,10 +378,11 @@ void Session::become_ready()
     }
     loop_->log(PSSH_LOG_DEBUG, "%s: connected and authenticated in %.1f ms", st_->display.c_str(),
                ns_to_ms(now - t_attempt_));
+    wake_all(); // the channels waiting for the connection
     settled();
 }
 
-void Session::fail_attempt(pssh_err code, const std::string &msg)
+void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
 {
     loop_->reactor().cancel(deadline_);
     if (resolve_id_) {
@@ -458,7 +392,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg)
     close_transport();
     addrs_.clear();
     loop_->log(PSSH_LOG_DEBUG, "%s: attempt %d failed: %s", st_->display.c_str(), attempt_, msg.c_str());
-    if (retryable(code) && attempt_ <= st_->cfg.retries) {
+    if (!final && retryable(code) && attempt_ <= st_->cfg.retries) {
         fail_.set(code, st_->display + ": " + msg);
         SET_STATE(State::RetryWait);
         loop_->reactor().arm(retry_, now_ns() + ms_to_ns(st_->cfg.retry_delay_ms));
@@ -469,6 +403,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg)
     auth_.reset();
     SET_STATE(State::Failed);
     hold(false);
+    wake_all(); // the channels waiting for the connection fail with it
     settled();
 }
 
@@ -518,7 +453,7 @@ void Session::mark_dead(const std::string &why)
     }
     if (fd_ >= 0)
         shutdown(fd_, SHUT_RDWR);
-    kick();
+    wake_all(); // every channel on it is over
 }
 
 void Session::on_deadline(void *p)
@@ -576,6 +511,8 @@ void Session::on_io(unsigned events)
     Ref<Session> self = Ref<Session>::share(this);
     if (user_waiting_)
         user_ready_ = true;
+    if (events & EV_READ)
+        io_in_ = true;
     if (state_ == State::Connecting) {
         connect_done();
     } else if (state_ == State::Ready) {
@@ -598,7 +535,7 @@ bool Session::socket_alive() const noexcept
 // they stay in the socket for the next operation, and reading is disarmed.
 void Session::watch_idle(unsigned events)
 {
-    if (!(events & EV_READ) || !outputs_.empty() || !orphans_.empty() || user_waiting_)
+    if (!(events & EV_READ) || !channels_.empty() || !orphans_.empty() || user_waiting_)
         return;
     char c;
     if (!socket_alive())
@@ -613,40 +550,115 @@ void Session::run()
         return;
     Ref<Session> self = Ref<Session>::share(this);
     running_ = true;
+    rx_.new_turn();
     bool blocked = false;
     if (state_ == State::Handshake || state_ == State::AuthList || state_ == State::Auth)
         advance();
     for (int pass = 0;; pass++) {
-        const uint64_t rx = rx_bytes_;
+        const uint64_t rx = rx_.total();
         blocked = state_ == State::Ready && step_orphans();
         blocked |= step_flows();
-        if (rx_bytes_ == rx || state_ != State::Ready)
+        if (state_ == State::Ready && rx_.end_held() && !reader_holds_back()) {
+            // Every flow has taken what libssh2 had queued: now libssh2 may
+            // see the socket's end, and the next pass fails the flows.
+            rx_.release_end();
+            wake_all();
+            if (user_waiting_)
+                user_ready_ = true;
+            continue;
+        }
+        if (rx_.total() == rx || state_ != State::Ready)
             break; // every flow has seen all that arrived
         if (user_waiting_)
             user_ready_ = true; // a raw libssh2 caller must look again too
-        if (pass == kMaxPasses) {
+        if (pass == kMaxPasses || rx_.turn_spent()) {
             kick(); // a busy session must not starve the others
             break;
         }
     }
     running_ = false;
+    close_if_retired();
     update_interest(blocked);
+}
+
+void Session::retire() noexcept
+{
+    retire_ = true;
+    kick(); // closed from run(), never from under a flow's libssh2 call
+}
+
+void Session::close_if_retired()
+{
+    if (!retire_ || state_ != State::Ready || !channels_.empty() || !orphans_.empty() || user_waiting_)
+        return;
+    loop_->reactor().cancel(keepalive_);
+    close_transport();
+    SET_STATE(State::Closed);
+}
+
+// A channel is stepped when it was woken, when its last step waited on a
+// libssh2 call, or when it waits only for the peer and libssh2 has queued
+// data or an EOF for it. The checks are cheap (they read libssh2's queue), so
+// a session carrying many channels steps only those with something to do.
+bool Session::due(Channel &c) const noexcept
+{
+    if (c.woken_ || c.last_ != Channel::Wait::Data)
+        return c.woken_ || c.last_ == Channel::Wait::Libssh2;
+    LIBSSH2_CHANNEL *h = c.handle();
+    return !h || libssh2_poll_channel_read(h, 1) || libssh2_channel_eof(h);
 }
 
 bool Session::step_flows()
 {
-    if (outputs_.empty())
+    if (channels_.empty())
         return false;
     idle_data_ = false;
-    // Stepping can release outputs (user callbacks); step a snapshot.
+    // Stepping can release channels (user callbacks): step a snapshot of
+    // the due ones, each held.
     size_t base = scratch_.size();
-    for (Output *o = outputs_.front(); o; o = outputs_.next(o))
-        scratch_.push_back(Ref<Output>::share(o));
+    Channel *reader = nullptr; // one that waits for data, if the socket has some
+    for (Channel *c = channels_.front(); c; c = channels_.next(c)) {
+        if (due(*c))
+            scratch_.push_back(Ref<Channel>::share(c));
+        else if (!reader && c->last_ == Channel::Wait::Data)
+            reader = c;
+    }
+    // New bytes on the socket and nobody due to read them: one channel's
+    // read pulls them into libssh2's queue, then the others are polled.
+    if (io_in_ && scratch_.size() == base && reader)
+        scratch_.push_back(Ref<Channel>::share(reader));
+    io_in_ = false;
     bool blocked = false;
-    for (size_t i = base; i < scratch_.size(); i++)
-        blocked |= scratch_[i]->step();
+    for (size_t i = base; i < scratch_.size(); i++) {
+        Channel &c = *scratch_[i];
+        c.woken_ = false;
+        c.last_ = c.step();
+    }
     scratch_.resize(base);
+    for (Channel *c = channels_.front(); c && !blocked; c = channels_.next(c))
+        blocked = c->last_ != Channel::Wait::None;
     return blocked;
+}
+
+void Session::wake_all() noexcept
+{
+    for (Channel *c = channels_.front(); c; c = channels_.next(c))
+        c->woken_ = true;
+    kick();
+}
+
+void Session::wake_next_opener() noexcept
+{
+    if (Channel *c = open_waiters_.pop_front())
+        wake(c);
+}
+
+bool Session::reader_holds_back() const noexcept
+{
+    for (const Channel *c = channels_.front(); c; c = channels_.next(c))
+        if (c->waits_for_reader())
+            return true;
+    return false;
 }
 
 bool Session::step_orphans()
@@ -660,6 +672,7 @@ bool Session::step_orphans()
             orphan_open_ = false;
             if (ch)
                 orphans_.push_back(Orphan{ch, false});
+            wake_next_opener();
         }
     }
     for (size_t i = 0; i < orphans_.size();) {
@@ -707,9 +720,11 @@ void Session::update_interest(bool flows_blocked)
         want = blocked_events();
         break;
     case State::Ready:
-        if (flows_blocked || user_waiting_)
+        if (rx_.end_held())
+            want = 0; // the socket is at its end: readers resume the flows
+        else if (flows_blocked || user_waiting_)
             want = blocked_events();
-        else if (outputs_.empty() && orphans_.empty() && !idle_data_)
+        else if (channels_.empty() && orphans_.empty() && !idle_data_)
             want = EV_READ;
         break;
     default:
@@ -718,48 +733,63 @@ void Session::update_interest(bool flows_blocked)
     loop_->reactor().watch(token_, want);
 }
 
-void Session::attach(Output *o)
+void Session::attach(Channel *c)
 {
-    outputs_.push_back(o);
+    channels_.push_back(c);
+    c->woken_ = true;
     if (state_ == State::Idle)
         start();
     kick();
 }
 
-void Session::detach(Output *o) noexcept
+void Session::detach(Channel *c) noexcept
 {
-    List<Output, SessionOutputsTag>::remove(o);
-    if (opening_ == o) {
+    List<Channel, SessionChannelsTag>::remove(c);
+    List<Channel, OpenWaitersTag>::remove(c);
+    if (opening_ == c) {
         opening_ = nullptr;
-        kick();
+        wake_next_opener();
     }
 }
 
-bool Session::acquire_open(Output *o) noexcept
+// A channel that cannot open now waits in line and is woken in its turn.
+bool Session::acquire_open(Channel *c) noexcept
 {
-    if (orphan_open_ || (opening_ && opening_ != o))
+    if (orphan_open_ || (opening_ && opening_ != c)) {
+        if (!List<Channel, OpenWaitersTag>::contains_node(c))
+            open_waiters_.push_back(c);
         return false;
-    opening_ = o;
+    }
+    List<Channel, OpenWaitersTag>::remove(c);
+    opening_ = c;
     return true;
 }
 
-void Session::release_open(Output *o) noexcept
+void Session::release_open(Channel *c) noexcept
 {
-    if (opening_ != o)
+    if (opening_ != c)
         return;
     opening_ = nullptr;
-    kick(); // the next output in line may open its channel
+    wake_next_opener();
 }
 
-void Session::orphan_open(Output *o) noexcept
+void Session::orphan_open(Channel *c) noexcept
 {
-    if (opening_ != o)
+    if (opening_ != c)
         return;
     opening_ = nullptr;
     if (ssh_ && !over()) {
         orphan_open_ = true;
         kick();
+    } else {
+        wake_next_opener();
     }
+}
+
+void Session::wake(Channel *c) noexcept
+{
+    c->woken_ = true;
+    kick();
 }
 
 void Session::adopt_channel(_LIBSSH2_CHANNEL *ch)

@@ -2,17 +2,20 @@
 // from nothing to authenticated (resolve, connect, handshake, host key,
 // auth), with a deadline per attempt and retries.
 //
-// Held by its Client and by every Output made on it; the last holder's
+// Held by its Client and by every channel made on it; the last holder's
 // release closes it (disconnect, free, close: never blocking). The session
-// steps every Output attached to it when its socket wakes up, since one fd
-// serves all of its channels.
+// steps the channels attached to it (channel.hpp) when its socket wakes up,
+// since one fd serves all of them.
 #pragma once
 #include "../net/connect.hpp"
 #include "../util/failure.hpp"
 #include "../util/list.hpp"
 #include "auth.hpp"
+#include "channel.hpp"
 #include "config.hpp"
+#include "host_key_check.hpp"
 #include "loop.hpp"
+#include "recv_guard.hpp"
 
 #include <vector>
 
@@ -21,12 +24,10 @@ struct _LIBSSH2_CHANNEL;
 
 namespace pssh {
 
-class Output;
-struct SessionOutputsTag {};
 
 class Session final : public RefCounted, IoHandler, ResolveTarget {
 public:
-    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead };
+    enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead, Closed };
 
     static Ref<Session> create(Loop &loop, Ref<Settings> st);
     // A session that failed before it began (e.g. a malformed host): its
@@ -52,8 +53,17 @@ public:
     void start();
     State state() const noexcept { return state_; }
     bool ready() const noexcept { return state_ == State::Ready; }
-    // Failed (all attempts) or Dead (dropped after it was ready): final.
-    bool over() const noexcept { return state_ == State::Failed || state_ == State::Dead; }
+    // Failed (all attempts), Dead (dropped after it was ready) or Closed
+    // (retired): final, a new connection is needed.
+    bool over() const noexcept
+    {
+        return state_ == State::Failed || state_ == State::Dead || state_ == State::Closed;
+    }
+    // Not to be used again: the connection closes as soon as no channel
+    // needs it (the outputs that hold the session stay readable).
+    void retire() noexcept;
+    // Connection attempts made so far (retries included).
+    int attempts() const noexcept { return attempt_; }
     const Failure &failure() const noexcept { return fail_; }
 
     Loop &loop() const noexcept { return *loop_; }
@@ -64,16 +74,19 @@ public:
     double handshake_ms() const noexcept { return handshake_ms_; }
     double auth_ms() const noexcept { return auth_ms_; }
 
-    // Outputs stepped by this session.
-    void attach(Output *o);
-    void detach(Output *o) noexcept;
+    // Channels stepped by this session (attach connects if needed).
+    void attach(Channel *c);
+    void detach(Channel *c) noexcept;
+    // Step this channel on the next loop turn (the caller freed room, queued
+    // input, or a deadline passed).
+    void wake(Channel *c) noexcept;
     // At most one channel open in flight per session (libssh2's open state
     // lives in the session).
-    bool acquire_open(Output *o) noexcept;
-    void release_open(Output *o) noexcept;
-    // An output let go of mid-open: the session finishes the open and
+    bool acquire_open(Channel *c) noexcept;
+    void release_open(Channel *c) noexcept;
+    // A channel let go of mid-open: the session finishes the open and
     // closes what it gets.
-    void orphan_open(Output *o) noexcept;
+    void orphan_open(Channel *c) noexcept;
     // A channel nobody reads any more: closed and freed in the background.
     void adopt_channel(_LIBSSH2_CHANNEL *ch);
     // False once the peer closed the socket or it failed (peeks, no read).
@@ -94,7 +107,7 @@ private:
     void last_unref() noexcept override;
 
     void on_io(unsigned events) override;
-    void on_resolved(addrinfo *res, int gai_err) override;
+    void on_resolved(addrinfo *res, int gai_err, int sys_errno) override;
     static void on_deadline(void *self);
     static void on_retry(void *self);
     static void on_keepalive(void *self);
@@ -106,12 +119,16 @@ private:
     void connect_done();
     void begin_handshake();
     void advance();
-    bool check_host_key();
     void become_ready();
-    void fail_attempt(pssh_err code, const std::string &msg);
+    // final: not worth another attempt, whatever the class.
+    void fail_attempt(pssh_err code, const std::string &msg, bool final = false);
     void close_transport() noexcept;
     void run();
     bool step_flows();
+    bool due(Channel &c) const noexcept;
+    void wake_all() noexcept;
+    void wake_next_opener() noexcept;
+    bool reader_holds_back() const noexcept;
     bool step_orphans();
     void watch_idle(unsigned events);
     void update_interest(bool flows_blocked);
@@ -132,6 +149,7 @@ private:
     uint64_t resolve_id_ = 0;
     int attempt_ = 0;
     Authenticator auth_;
+    HostKeyCheck hostkey_;
     Timer deadline_{&Session::on_deadline, this};
     Timer retry_{&Session::on_retry, this};
     Timer keepalive_{&Session::on_keepalive, this};
@@ -142,14 +160,18 @@ private:
     void settled();
     bool idle_data_ = false; // bytes arrived while idle: leave them to libssh2
     bool running_ = false;   // run() is on the stack
-    uint64_t rx_bytes_ = 0;  // read from the socket by libssh2, ever
+    bool retire_ = false;    // close once no channel needs the connection
+    void close_if_retired();
+    RecvGuard rx_;           // every byte libssh2 reads passes here
     bool user_waiting_ = false, user_ready_ = false;
     Nanos t_attempt_ = 0, t_phase_ = 0;
     double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
 
-    List<Output, SessionOutputsTag> outputs_;
-    std::vector<Ref<Output>> scratch_; // outputs being stepped (reused)
-    Output *opening_ = nullptr;
+    List<Channel, SessionChannelsTag> channels_;
+    List<Channel, OpenWaitersTag> open_waiters_; // for the open slot, in order
+    bool io_in_ = false; // the socket woke readable: someone must pull its bytes in
+    std::vector<Ref<Channel>> scratch_; // channels being stepped (reused)
+    Channel *opening_ = nullptr;
     bool orphan_open_ = false;
     struct Orphan {
         _LIBSSH2_CHANNEL *ch;

@@ -1,6 +1,7 @@
 // known_hosts parsing on any text. Input: one byte choosing the port, the
 // host name up to the first '\n', then the file. Checks the verdict's
-// consistency and that a line we write is always found again.
+// consistency, that a line we write is always found again, and that a line
+// added to the parsed file reads as the file with the line written to it.
 #include "ssh/known_hosts.hpp"
 
 #include <algorithm>
@@ -73,8 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t j = 0; j < i; j++)
             require(types[i] != types[j]);
     }
+    const bool type_known = std::find(types.begin(), types.end(), kType) != types.end();
     if (v.status == pssh::HostKeyStatus::Match || v.status == pssh::HostKeyStatus::Mismatch)
-        require(std::find(types.begin(), types.end(), kType) != types.end());
+        require(type_known);
+    if (v.status == pssh::HostKeyStatus::OtherType) // known, but not by this type
+        require(!types.empty() && !type_known);
+    if (v.status == pssh::HostKeyStatus::NotFound)
+        require(types.empty());
 
     // Host names are case-insensitive; OpenSSH hashes and writes them lowercased.
     std::string lower = host, upper = host;
@@ -97,8 +103,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     require(alone.status == pssh::HostKeyStatus::Match && alone.line == 1);
     const pssh::HostKeyVerdict after = pssh::check_known_hosts(text + "\n" + line, host, port, kType, kBlob);
     require(after.status == pssh::HostKeyStatus::Match || after.status == pssh::HostKeyStatus::Revoked);
-    const std::string salt = text.substr(0, 20);
+    // Appended to the parsed file (accept-new), it reads as the file's next
+    // line, as the file itself would after our write (a newline first when
+    // the last line has none).
+    pssh::KnownHosts appended(text);
+    appended.append(line);
+    const std::string sep = text.empty() || text.back() == '\n' ? "" : "\n";
+    const pssh::HostKeyVerdict whole = pssh::check_known_hosts(text + sep + line, host, port, kType, kBlob);
+    const pssh::HostKeyVerdict joined = appended.check(host, port, kType, kBlob);
+    require(joined.status == whole.status && joined.line == whole.line);
+    std::string salt = text.substr(0, 20);
     if (!salt.empty()) {
+        salt.resize(20, 's'); // OpenSSH's salts are 20 bytes; no other size matches
         const std::string h = hashed(name, salt) + " " + kType + " " + b64(kBlob) + "\n";
         require(pssh::check_known_hosts(h, host, port, kType, kBlob).status == pssh::HostKeyStatus::Match);
     }

@@ -49,6 +49,8 @@ inline const char *status_name(pssh::HostKeyStatus s)
         return "Match";
     case pssh::HostKeyStatus::Mismatch:
         return "Mismatch";
+    case pssh::HostKeyStatus::OtherType:
+        return "OtherType";
     case pssh::HostKeyStatus::NotFound:
         return "NotFound";
     case pssh::HostKeyStatus::Revoked:

@@ -58,12 +58,47 @@ Test(known_hosts, any_listed_key_of_the_type_matches)
     EXPECT_VERDICT(check_known_hosts(revoked_twice, "h", 22, kEd, key), HostKeyStatus::Revoked, 2);
 }
 
-Test(known_hosts, other_key_types_only_is_not_found)
+// Issue 14 item 4. OpenSSH holds the server's key against every key known
+// for the host, whatever its type (hostfile.c, check_hostkeys_by_key_or_type):
+// a host known only by keys of other types is a changed host, not a new one.
+// What makes a host "known" is an unmarked line that names it: plainly,
+// hashed, or through a wildcard; not a @revoked or @cert-authority line, not
+// a line whose negation excludes it, not a line for another port.
+Test(known_hosts, known_under_another_type)
 {
-    // The server chose ed25519 but only an ECDSA key is known: not a
-    // mismatch (OpenSSH would ask, not shout).
-    const std::string text = kh_line("h", kEc, unit::ecdsa_blob(1)) + "\n";
-    EXPECT_VERDICT(check_known_hosts(text, "h", 22, kEd, ed25519_blob(1)), HostKeyStatus::NotFound, 0);
+    const std::string ed = ed25519_blob(1), ec = unit::ecdsa_blob(1);
+    const std::string salt(20, '\x21');
+    struct Case {
+        const char *why;
+        std::string text;
+        HostKeyStatus want;
+        int line;
+    };
+    const Case cases[] = {
+        {"plain", "# x\n" + kh_line("h", kEc, ec) + "\n", HostKeyStatus::OtherType, 2},
+        {"hashed", kh_line(unit::hashed_name("h", salt), kEc, ec) + "\n", HostKeyStatus::OtherType, 1},
+        {"wildcard", kh_line("*", kEc, ec) + "\n", HostKeyStatus::OtherType, 1},
+        {"in a list", kh_line("g,h*", kEc, ec) + "\n", HostKeyStatus::OtherType, 1},
+        {"port", kh_line("[h]:2222", kEc, ec) + "\n", HostKeyStatus::NotFound, 0},
+        {"negated", kh_line("!h,*", kEc, ec) + "\n", HostKeyStatus::NotFound, 0},
+        {"revoked only", "@revoked " + kh_line("h", kEc, ec) + "\n", HostKeyStatus::NotFound, 0},
+        {"CA only", "@cert-authority " + kh_line("*", kEc, ec) + "\n", HostKeyStatus::NotFound, 0},
+        {"unknown marker", "@other " + kh_line("h", kEc, ec) + "\n", HostKeyStatus::NotFound, 0},
+        // Of the known types, the server's own decides first.
+        {"same type differs", kh_line("h", kEc, ec) + "\n" + kh_line("h", kEd, ed25519_blob(2)) + "\n",
+         HostKeyStatus::Mismatch, 2},
+        {"same type matches", kh_line("h", kEc, ec) + "\n" + kh_line("h", kEd, ed) + "\n", HostKeyStatus::Match, 2},
+        {"revoked wins", kh_line("h", kEc, ec) + "\n@revoked " + kh_line("*", kEd, ed) + "\n",
+         HostKeyStatus::Revoked, 2},
+    };
+    for (const Case &c : cases) {
+        const pssh::HostKeyVerdict v = check_known_hosts(c.text, "h", 22, kEd, ed);
+        cr_expect(v.status == c.want && v.line == c.line, "%s: got %s line %d, want %s line %d", c.why,
+                  unit::status_name(v.status), v.line, unit::status_name(c.want), c.line);
+    }
+    // The types known are those of the unmarked lines, the ones offered first.
+    EXPECT_STR_EQ(join(known_key_types(cases[0].text, "h", 22)), kEc);
+    EXPECT_STR_EQ(join(known_key_types(cases[6].text, "h", 22)), "");
 }
 
 Test(known_hosts, revoked_beats_match)
@@ -241,4 +276,46 @@ Test(known_hosts, one_line_per_host_in_a_large_file)
         EXPECT_VERDICT(known.check(host, 22, kEd, ed25519_blob(0)), HostKeyStatus::NotFound, 0);
         EXPECT_STR_EQ(join(known.key_types(host, 2222)), kEd);
     }
+}
+
+// Lines we append (accept-new) are added to the parsed file as its next
+// lines, whether or not the file ended with a newline.
+Test(known_hosts, appended_lines_follow_the_file)
+{
+    const std::string a = ed25519_blob(1), b = ed25519_blob(2);
+    for (const char *tail : {"\n", ""}) {
+        pssh::KnownHosts known("# one\n" + kh_line("x", kEd, a) + tail);
+        known.append(known_hosts_line("h", 2222, kEd, b));
+        EXPECT_VERDICT(known.check("h", 2222, kEd, b), HostKeyStatus::Match, 3);
+        known.append(kh_line("g", kEd, a)); // no newline given: the same
+        EXPECT_VERDICT(known.check("g", 22, kEd, a), HostKeyStatus::Match, 4);
+        EXPECT_VERDICT(known.check("x", 22, kEd, a), HostKeyStatus::Match, 2);
+    }
+    pssh::KnownHosts empty("");
+    empty.append(known_hosts_line("h", 22, kEd, a));
+    EXPECT_VERDICT(empty.check("h", 22, kEd, a), HostKeyStatus::Match, 1);
+}
+
+// OpenSSH takes a hashed name only with a 20-byte salt and hash (the size
+// of HMAC-SHA1); the salt is decoded once, when the file is parsed.
+Test(known_hosts, hashed_names_need_a_20_byte_salt)
+{
+    const std::string key = ed25519_blob(1);
+    for (size_t len : {size_t(16), size_t(19), size_t(21), size_t(64)}) {
+        const std::string text = kh_line(unit::hashed_name("h", std::string(len, 's')), kEd, key) + "\n";
+        EXPECT_VERDICT(check_known_hosts(text, "h", 22, kEd, key), HostKeyStatus::NotFound, 0);
+    }
+    // Many lines, each with its own salt: every one is found, none by another name.
+    std::string text;
+    for (int i = 0; i < 300; i++) {
+        std::string salt(20, char(i));
+        salt[0] = char(i >> 8);
+        text += kh_line(unit::hashed_name("host" + std::to_string(i), salt), kEd,
+                        ed25519_blob(static_cast<unsigned char>(i))) + "\n";
+    }
+    const pssh::KnownHosts known(text);
+    for (int i : {0, 1, 150, 299})
+        EXPECT_VERDICT(known.check("host" + std::to_string(i), 22, kEd, ed25519_blob(static_cast<unsigned char>(i))),
+                       HostKeyStatus::Match, i + 1);
+    EXPECT_VERDICT(known.check("host300", 22, kEd, key), HostKeyStatus::NotFound, 0);
 }
