@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef SSH_KEYGEN
@@ -241,17 +243,47 @@ Test(pkey, load_file_errors)
     cr_expect(k.data.value.empty() && k.type != "ssh-ed25519" && k.origin == missing);
 }
 
+// Root reads any file, so as root the load runs in a child that has
+// dropped to nobody (65534); the verdict comes back through a pipe.
 Test(pkey, unreadable_file)
 {
-    if (geteuid() == 0)
-        cr_skip_test("root reads any file");
     unit::TempDir dir;
     const std::string path = keygen(dir, "ed25519", 0, "", "");
-    chmod(path.c_str(), 0);
-    PrivateKey k;
-    std::string why;
-    cr_expect_eq(load_private_key_file(path, nullptr, k, &why), PSSH_E_PKEY, "%s", why.c_str());
-    cr_expect(why.find("Permission denied") != std::string::npos, "%s", why.c_str());
+    cr_assert_eq(chmod(dir.path().c_str(), 0711), 0); // nobody may pass, not list
+    cr_assert_eq(chmod(path.c_str(), 0), 0);
+    int pipefd[2];
+    cr_assert_eq(pipe(pipefd), 0);
+    const pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        std::string why;
+        pssh_err rc = PSSH_E_INTERNAL;
+        if (geteuid() != 0 || (setgroups(0, nullptr) == 0 && setgid(65534) == 0 && setuid(65534) == 0)) {
+            PrivateKey k;
+            rc = load_private_key_file(path, nullptr, k, &why);
+        } else {
+            why = std::string("cannot drop privileges: ") + strerror(errno);
+        }
+        const std::string msg = std::to_string(int(rc)) + " " + why;
+        (void)!write(pipefd[1], msg.data(), msg.size());
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char buf[1024];
+    ssize_t n, got = 0;
+    while ((n = read(pipefd[0], buf + got, sizeof buf - 1 - size_t(got))) > 0)
+        got += n;
+    close(pipefd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    buf[got > 0 ? got : 0] = 0;
+    int rc = 0;
+    char *why = nullptr;
+    rc = int(strtol(buf, &why, 10));
+    cr_assert(WIFEXITED(st) && got > 0, "the unprivileged child failed: %s", buf);
+    cr_expect_eq(rc, PSSH_E_PKEY, "%s", buf);
+    cr_expect(strstr(why, "Permission denied") != nullptr, "%s", buf);
 }
 
 // Criterion runs each test in its own process, so lowering the descriptor
