@@ -523,6 +523,28 @@ class JsonStream(unittest.TestCase):
         self.assertEqual(ends[2]["error"], "PSSH_E_REFUSED")
         self.assertNotIn((2, "stdout"), data)
 
+    def peak_rss_kib(self, mode, cmd, out):
+        with open(out, "wb") as f:
+            p = subprocess.Popen([RUN, *conn(), "-H", host(1), mode, "--", cmd], stdout=f,
+                                 stderr=subprocess.DEVNULL)
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+        self.assertEqual(p.returncode, 0, mode)
+        return usage.ru_maxrss
+
+    def test_memory_stays_bounded_where_json_keeps_the_output(self):
+        # 16 MiB in 1,000-byte lines: --json holds it all (pssh-run(1) says
+        # so), --json-stream holds none of it. Relative, so that a memory
+        # checker's own overhead does not matter.
+        cmd = "head -c 16777216 /dev/zero | tr '\\0' x | fold -w 1000"
+        out = os.path.join(F["tmp"], "stream.json")
+        stream = self.peak_rss_kib("--json-stream", cmd, out)
+        with open(out, "rb") as f:
+            objs = [json.loads(l) for l in f]
+        self.assertEqual(sum(len(o.get("data", "")) for o in objs), 16777216 + 16777, "every byte, as objects")
+        whole = self.peak_rss_kib("--json", cmd, out)
+        self.assertGreater(whole - stream, 12 << 10, "--json %d KiB, --json-stream %d KiB" % (whole, stream))
+
 
 class Promises(unittest.TestCase):
     """Issue 15, item 9: what pssh-run(1) promises, checked."""
