@@ -409,10 +409,25 @@ PSSH_API pssh_err pssh_host_check(const char *host, char *why, size_t whylen);
 typedef int pssh_host_fn(const char *host, unsigned line, void *userdata);
 /* Reads a host file ("-" is stdin): one host per line, blank lines and '#'
  * comments (whole line or after the host) ignored, surrounding blanks
- * trimmed. Stops at the first malformed host with PSSH_E_HOST_ARG and
- * "FILE:LINE: reason" in why; PSSH_E_IO when the file cannot be read. */
+ * trimmed. Each line is a host pattern as pssh_hosts_expand() reads it
+ * (ranges and comma-separated lists; since 0.2): fn gets each host it
+ * names, with the line number. Stops at the first malformed host or range
+ * with PSSH_E_HOST_ARG and "FILE:LINE: reason" in why; PSSH_E_IO when the
+ * file cannot be read. */
 PSSH_API pssh_err pssh_hosts_read_file(const char *path, pssh_host_fn *fn, void *userdata, char *why,
                                        size_t whylen);
+/* Expands a host pattern, pdsh and ClusterShell style: a bracket holds
+ * numbers and ranges ("web[01-20].example.com", "node[1-3,7,10-12]"),
+ * several brackets multiply (the rightmost varies fastest), zero padding is
+ * kept ("[08-10]": 08 09 10), commas outside brackets separate patterns
+ * ("node[1-2],login1"), and a bracket holding ':' is an IPv6 address, kept
+ * as it is ("root@[::1]:2222"). fn gets each host in order with line 0; a
+ * non-zero return stops (PSSH_E_INVAL). fn is called only when the whole
+ * pattern is well formed and names at most 1,000,000 hosts; otherwise
+ * PSSH_E_HOST_ARG with the reason in why (may be NULL). The hosts are not
+ * checked as host strings: see pssh_host_check(). (Added in 0.2.) */
+PSSH_API pssh_err pssh_hosts_expand(const char *pattern, pssh_host_fn *fn, void *userdata, char *why,
+                                    size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Many hosts (parallel-ssh's ParallelSSHClient)                            */
