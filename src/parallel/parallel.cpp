@@ -19,11 +19,12 @@ pssh_err Parallel::create(Loop *loop, const char *const *hosts, size_t n, const 
         Host &h = p->hosts_[i];
         const std::string text = hosts[i] ? hosts[i] : "";
         std::string why;
-        if (build_settings(text, defaults, host_cfgs ? host_cfgs[i] : nullptr, h.st, &why) != PSSH_OK) {
+        if (pssh_err rc = build_settings(*l, text, defaults, host_cfgs ? host_cfgs[i] : nullptr, h.st, &why);
+            rc != PSSH_OK) {
             // Kept as a host that fails: the others run, this one reports it.
             h.st = Ref<Settings>::adopt(new Settings());
             h.st->given = h.st->display = h.st->host = text;
-            h.bad.set(PSSH_E_HOST_ARG, "malformed host '" + text + "': " + why);
+            h.bad.set(rc, why);
         }
     }
     *out = p.release();

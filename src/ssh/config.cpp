@@ -52,6 +52,12 @@ void Config::apply(const Config &o)
         alias = o.alias;
     if (o.has(kCompress))
         compress = o.compress;
+    if (o.has(kSshConfig))
+        ssh_config_files = o.ssh_config_files;
+    if (o.has(kConfigIds))
+        config_identity_files = o.config_identity_files;
+    if (o.has(kProxyJump))
+        proxy_jump = o.proxy_jump;
     set |= o.set;
 }
 

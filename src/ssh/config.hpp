@@ -46,6 +46,9 @@ struct Config {
         kIpv6Only = 1u << 12,
         kAlias = 1u << 13,
         kCompress = 1u << 14,
+        kSshConfig = 1u << 15,
+        kConfigIds = 1u << 16,
+        kProxyJump = 1u << 17,
     };
     uint32_t set = 0;
 
@@ -68,6 +71,14 @@ struct Config {
     bool ipv6_only = false;
     std::string alias;
     bool compress = false;
+    // ssh_config files to read for each host, in order ("~/" is the home
+    // directory); none read when empty (the default).
+    std::vector<std::string> ssh_config_files;
+    // Keys named by ssh_config's IdentityFile: tried after identity_files,
+    // and, as ssh does, skipped when missing or unusable.
+    std::vector<std::string> config_identity_files;
+    // ssh_config's ProxyJump, kept until proxies are supported.
+    std::string proxy_jump;
 
     bool has(Field f) const noexcept { return set & f; }
     // Fields set in `over` replace ours.
