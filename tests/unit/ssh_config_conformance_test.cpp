@@ -114,6 +114,9 @@ Test(ssh_config_conformance, final_pass)
     expect_same("Host *\n  CanonicalizeHostname yes\nMatch canonical\n  User canon\n", "x");
     expect_same("Host *\n  CanonicalizeHostname no\nMatch canonical\n  User canon\n", "x");
     expect_same("Match !final\n  User notfinal\nMatch final\n  Port 1234\n", "x");
+    // The second pass matches Host lines against the final name.
+    expect_same("Host a\n  HostName B.x\nMatch final\nHost b.x\n  User z\nHost a\n  Port 23\n", "a");
+    expect_same("Match final\nHost web?\n  User z\n", "WEB1");
 }
 
 Test(ssh_config_conformance, values)
@@ -469,3 +472,126 @@ Test(ssh_config_conformance, random_configurations_1) { cr_assert(have_ssh()); r
 Test(ssh_config_conformance, random_configurations_2) { cr_assert(have_ssh()); random_cases(2); }
 Test(ssh_config_conformance, random_configurations_3) { cr_assert(have_ssh()); random_cases(3); }
 Test(ssh_config_conformance, random_configurations_4) { cr_assert(have_ssh()); random_cases(4); }
+
+// ---------------------------------------------------------------------------
+// IdentityFile is printed by ssh -G as written; ssh expands it (~, %x,
+// ${VAR}) only when it loads the keys, after TCP is up, and says so with -v
+// ("identity file PATH type N"). A listener that accepts and closes is
+// enough for that.
+
+#include "config/ssh_config.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+class Listener {
+public:
+    Listener()
+    {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        cr_assert(fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 && listen(fd_, 16) == 0 &&
+                  getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len) == 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] {
+            while (!stop_) { // bounded by the destructor's stop
+                pollfd p{fd_, POLLIN, 0};
+                if (poll(&p, 1, 100) == 1) {
+                    int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                    if (c >= 0)
+                        close(c);
+                }
+            }
+        });
+    }
+    ~Listener()
+    {
+        stop_ = true;
+        thread_.join();
+        close(fd_);
+    }
+    int port() const { return port_; }
+
+private:
+    int fd_ = -1, port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+std::string ssh_loaded_identities(const std::string &config_path, const std::string &host, const std::string &user)
+{
+    std::vector<std::string> argv = {"sh", "-c", "exec ssh -v -F \"$@\" true 2>&1", "sh", config_path,
+                                     "-o", "BatchMode=yes"};
+    if (!user.empty())
+        argv.insert(argv.end(), {"-l", user});
+    argv.push_back(host);
+    unit::RunResult res = unit::run(argv, {}, 20000);
+    std::istringstream in(res.out);
+    std::string line, out;
+    const std::string mark = "debug1: identity file ";
+    while (std::getline(in, line)) {
+        if (line.rfind(mark, 0) != 0)
+            continue;
+        std::string path = line.substr(mark.size(), line.rfind(" type ") - mark.size());
+        if (path.size() < 5 || path.compare(path.size() - 5, 5, "-cert") != 0)
+            out += path + "\n";
+    }
+    return out;
+}
+
+std::string our_identities(const std::string &config_path, const std::string &host, const std::string &user)
+{
+    pssh::SshConfigCache cache;
+    pssh::SshResolved r;
+    std::string why, out;
+    std::vector<std::string> paths;
+    if (pssh::resolve_ssh_config(cache, {config_path}, {host, user, 0}, r, &why) != PSSH_OK ||
+        !pssh::ssh_identity_paths(r, paths, &why))
+        return "ERROR " + why;
+    for (const std::string &p : paths)
+        out += p + "\n";
+    return out;
+}
+
+} // namespace
+
+Test(ssh_config_conformance, identity_files_expand_as_ssh_loads_them)
+{
+    cr_assert(have_ssh(), "the ssh client (the reference) is missing");
+    Listener server;
+    unit::TempDir dir;
+    const std::string path = dir.file("config");
+    const char *const templates[] = {
+        "~/.ssh/id_%h", "%d/k_%r_%u", "/keys/%n/%p/%l/%L", "${HOME}/k_%C", "/x/%%/%k", "relative/%h_%r",
+        "~root/k_%i",   "~/",         "/a/%h/%h",
+    };
+    const struct {
+        const char *hostname, *alias, *host, *user;
+    } queries[] = {{"127.0.0.1", nullptr, "web1", ""},
+                   {"localhost", nullptr, "Mixed.Case", "bob"},
+                   {"127.0.0.1", "keyalias", "db.example.com", "carol"}};
+    for (const auto &q : queries) {
+        std::string cfg = "Host *\n  HostName " + std::string(q.hostname) + "\n  Port " + std::to_string(server.port()) +
+                          "\n  ConnectTimeout 10\n";
+        if (q.alias)
+            cfg += "  HostKeyAlias " + std::string(q.alias) + "\n";
+        for (const char *t : templates)
+            cfg += "  IdentityFile " + std::string(t) + "\n";
+        cr_assert(unit::write_file(path, cfg));
+        const std::string theirs = ssh_loaded_identities(path, q.host, q.user);
+        const std::string ours = our_identities(path, q.host, q.user);
+        cr_expect(!theirs.empty(), "ssh printed no identity file for %s", q.host);
+        EXPECT_STR_EQ(ours, theirs);
+    }
+}
