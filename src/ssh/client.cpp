@@ -29,7 +29,7 @@ pssh_err build_settings(Loop &loop, const std::string &host_text, const Config *
     if (api.has(Config::kSshConfig) && !api.ssh_config_files.empty()) {
         Config files;
         if (pssh_err rc = ssh_config_for(loop, spec, api, files, st->host, why); rc != PSSH_OK) {
-            *why = host_text + ": ssh_config: " + *why;
+            *why = "ssh_config: " + *why;
             return rc;
         }
         st->cfg.apply(files);
@@ -88,7 +88,7 @@ pssh_err Client::create(Loop *loop, const char *host, const Config *cfg, Client 
     Ref<Settings> st;
     std::string why;
     if (pssh_err rc = build_settings(*l, host, nullptr, cfg, st, &why); rc != PSSH_OK) {
-        l->log(PSSH_LOG_ERROR, "%s", why.c_str()); // the caller gets only the class
+        l->log(PSSH_LOG_ERROR, "%s: %s", host, why.c_str()); // the caller gets only the class
         return rc;
     }
     *out = new Client(std::move(l), std::move(st), host);

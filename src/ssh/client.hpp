@@ -14,8 +14,8 @@ namespace pssh {
 // Settings for `host_text`: built-in defaults <- the ssh_config files named
 // by base/over, if any <- base <- over <- the user and port written in the
 // host string. PSSH_E_HOST_ARG when the host or an ssh_config file is
-// malformed, PSSH_E_IO when a file cannot be read; *why is the whole
-// message. Warnings about ssh_config go to the loop's log, once each.
+// malformed, PSSH_E_IO when a file cannot be read; *why says which and why
+// (the caller puts the host's name before it). Warnings about ssh_config go to the loop's log, once each.
 pssh_err build_settings(Loop &loop, const std::string &host_text, const Config *base, const Config *over,
                         Ref<Settings> &out, std::string *why);
 
