@@ -73,7 +73,7 @@ void Output::set_discard(bool on)
     discard_ = on;
     if (on && held_) {
         set_held(false);
-        session_->kick();
+        session_->wake(this);
     }
 }
 
@@ -146,7 +146,7 @@ void Output::on_timer(void *p)
     else
         self->fail(PSSH_E_TIMEOUT, host + ": channel: timeout: no channel within " +
                                        std::to_string(self->session_->settings().cfg.timeout_ms) + " ms");
-    self->session_->kick();
+    self->session_->wake(self);
 }
 
 void Output::fail(pssh_err code, const std::string &msg)
@@ -209,7 +209,7 @@ bool Output::spurious(long rc)
     return true;
 }
 
-bool Output::fail_io(long rc, const char *what)
+Channel::Wait Output::fail_io(long rc, const char *what, pssh_err refused)
 {
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
@@ -217,25 +217,25 @@ bool Output::fail_io(long rc, const char *what)
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
         fail(PSSH_E_LOST, s.failure().msg);
     } else {
-        fail(PSSH_E_CHANNEL, s.settings().display + ": " + what + ": " + why);
+        fail(refused, s.settings().display + ": " + what + ": " + why);
     }
-    return false;
+    return Wait::None;
 }
 
-bool Output::step()
+Channel::Wait Output::step()
 {
     Session &s = *session_;
     for (;;) {
         switch (state_) {
         case State::Pooled:
-            return false;
+            return Wait::None;
         case State::Queued:
             if (s.over()) {
                 fail(s.failure().code, s.failure().msg);
-                return false;
+                return Wait::None;
             }
             if (!s.ready() || !s.acquire_open(this))
-                return false;
+                return Wait::None;
             t_exec_ = now_ns();
             start_timer(s.settings().cfg.timeout_ms); // channel open + exec deadline
             SET_STATE(State::Opening);
@@ -245,9 +245,9 @@ bool Output::step()
             if (!ch_) {
                 int e = libssh2_session_last_errno(s.raw());
                 if (e == LIBSSH2_ERROR_EAGAIN)
-                    return true;
+                    return Wait::Libssh2;
                 if (spurious(e))
-                    return true; // libssh2 dropped that open: the next step opens again
+                    return Wait::Libssh2; // libssh2 dropped that open: the next step opens again
                 s.release_open(this);
                 return fail_io(e, "opening a channel");
             }
@@ -257,7 +257,7 @@ bool Output::step()
         case State::Pty: {
             int rc = libssh2_channel_request_pty(ch_, "xterm");
             if (rc == LIBSSH2_ERROR_EAGAIN)
-                return true;
+                return Wait::Libssh2;
             if (rc && !spurious(rc)) // spurious: the request went out; its reply is moot
                 return fail_io(rc, "requesting a pty");
             SET_STATE(State::Env);
@@ -272,7 +272,7 @@ bool Output::step()
                 int rc = libssh2_channel_setenv_ex(ch_, name.c_str(), unsigned(name.size()),
                                                    value.c_str(), unsigned(value.size()));
                 if (rc == LIBSSH2_ERROR_EAGAIN)
-                    return true;
+                    return Wait::Libssh2;
                 if (rc && transport_error(rc) && !spurious(rc))
                     return fail_io(rc, "setting the environment");
                 if (rc)
@@ -283,11 +283,14 @@ bool Output::step()
             SET_STATE(State::Exec);
             break;
         case State::Exec: {
-            int rc = libssh2_channel_exec(ch_, spec_.command.c_str());
+            int rc = spec_.shell ? libssh2_channel_shell(ch_) : libssh2_channel_exec(ch_, spec_.command.c_str());
             if (rc == LIBSSH2_ERROR_EAGAIN)
-                return true;
-            if (rc && !spurious(rc)) // spurious: exec was sent; the output will tell
+                return Wait::Libssh2;
+            if (rc && !spurious(rc)) { // spurious: the request was sent; the output will tell
+                if (spec_.shell)
+                    return fail_io(rc, "starting a shell (refused by the server?)", PSSH_E_SHELL);
                 return fail_io(rc, "starting the command");
+            }
             t_run_ = now_ns();
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
@@ -303,7 +306,7 @@ bool Output::step()
             return finish();
         case State::Done:
         case State::Failed:
-            return false;
+            return Wait::None;
         }
     }
 }
@@ -403,29 +406,32 @@ bool Output::read_streams(bool *failed)
     return blocked;
 }
 
-bool Output::pump()
+Channel::Wait Output::pump()
 {
     bool failed = false;
-    bool blocked = write_pending(&failed);
+    bool writing = write_pending(&failed);
     if (failed)
-        return false;
-    blocked |= read_streams(&failed);
+        return Wait::None;
+    bool reading = read_streams(&failed);
     if (failed)
-        return false;
+        return Wait::None;
     if (eof_[0] && eof_[1]) {
         SET_STATE(State::Closing);
         return finish();
     }
-    return blocked;
+    // Only waiting for the peer's data: the session may just poll us.
+    if (writing)
+        return Wait::Libssh2;
+    return reading ? Wait::Data : Wait::None;
 }
 
 // After EOF: close, then read the exit status (only valid once the channel
 // is closed: parallel-ssh issue #424).
-bool Output::finish()
+Channel::Wait Output::finish()
 {
     int rc = libssh2_channel_close(ch_);
     if (rc == LIBSSH2_ERROR_EAGAIN)
-        return true;
+        return Wait::Libssh2;
     if (rc)
         return fail_io(rc, "closing the channel");
     char *sig = nullptr;
@@ -450,7 +456,7 @@ bool Output::finish()
     set_held(false);
     if (sink_)
         sink_->on_done(*this);
-    return false;
+    return Wait::None;
 }
 
 void Output::deliver(int s)
@@ -478,7 +484,7 @@ void Output::end_borrow(int s) noexcept
     if (starved_[s]) {
         starved_[s] = false;
         if (!finished())
-            session_->kick();
+            session_->wake(this);
     }
 }
 
@@ -486,7 +492,7 @@ void Output::resume_if_full(int s, bool was_full) noexcept
 {
     if (was_full && !bufs_[s].full() && !finished()) {
         set_held(bufs_[1 - s].full());
-        session_->kick(); // reading resumes from what libssh2 already holds
+        session_->wake(this); // reading resumes from what libssh2 already holds
     }
 }
 
@@ -580,9 +586,7 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     // same bytes must be offered again at the same offset. What is not sent
     // by the deadline stays queued, in order, and is sent in the background.
     const uint64_t base = stdin_queued_;
-    pending_.append(static_cast<const char *>(buf), len);
-    stdin_queued_ += len;
-    session_->kick();
+    queue_stdin(static_cast<const char *>(buf), len);
     pssh_err rc = session_->loop().wait_until(
         [&] { return stdin_sent_ >= base + len || write_err_ || finished(); },
         deadline_after_ms(timeout_ms));
@@ -595,6 +599,39 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     return rc;
 }
 
+bool Output::queue_stdin(const char *p, size_t n)
+{
+    if (stdin_closed_ || write_err_ || finished())
+        return false;
+    pending_.append(p, n);
+    stdin_queued_ += n;
+    session_->wake(this);
+    return true;
+}
+
+void Output::queue_eof() noexcept
+{
+    if (stdin_closed_ || finished())
+        return;
+    stdin_closed_ = true;
+    eof_pending_ = true;
+    session_->wake(this);
+}
+
+pssh_err Output::shell_run(const char *line, size_t len, int timeout_ms)
+{
+    if (!spec_.shell)
+        return PSSH_E_SHELL;
+    if (session_->loop().busy())
+        return PSSH_E_BUSY;
+    if (stdin_closed_ || write_err_ || finished())
+        return PSSH_E_SHELL;
+    std::string l(line, len);
+    l.push_back('\n');
+    pssh_err rc = write_stdin(l.data(), l.size(), timeout_ms, nullptr);
+    return rc == PSSH_E_STATE ? PSSH_E_SHELL : rc;
+}
+
 pssh_err Output::close_stdin(int timeout_ms)
 {
     if (session_->loop().busy())
@@ -602,11 +639,7 @@ pssh_err Output::close_stdin(int timeout_ms)
     if (finished())
         return fail_ ? fail_.code : PSSH_OK;
     Ref<Output> self = Ref<Output>::share(this);
-    if (!stdin_closed_) {
-        stdin_closed_ = true;
-        eof_pending_ = true;
-        session_->kick();
-    }
+    queue_eof();
     pssh_err rc = session_->loop().wait_until([&] { return eof_sent_ || finished(); },
                                               deadline_after_ms(timeout_ms));
     if (fail_)

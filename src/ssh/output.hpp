@@ -18,6 +18,7 @@ namespace pssh {
 
 struct CommandSpec {
     std::string command; // as sent to exec (sudo/shell already applied)
+    bool shell = false;  // an interactive shell: no command, lines go to its stdin
     bool use_pty = false;
     std::vector<std::string> env; // "NAME=value"
     int read_timeout_ms = 0;
@@ -25,7 +26,7 @@ struct CommandSpec {
     size_t buffer_limit = 1 << 20;
 };
 
-class Output final : public RefCounted, public Linked<SessionOutputsTag>, Pooled {
+class Output final : public Channel, Pooled {
 public:
     static constexpr uint32_t kMagic = 0x70737334; // "pss4"
     uint32_t magic = kMagic;
@@ -56,14 +57,13 @@ public:
     // The index of the host in its parallel client.
     size_t tag() const noexcept { return tag_; }
     bool held() const noexcept { return held_; }
-    // Output libssh2 holds for us cannot all be taken until the caller reads
-    // (a full buffer, or a line the caller still borrows).
-    bool waits_for_reader() const noexcept { return held_ || starved_[0] || starved_[1]; }
+    // A full buffer, or a line the caller still borrows.
+    bool waits_for_reader() const noexcept override { return held_ || starved_[0] || starved_[1]; }
     void set_discard(bool on);
 
-    // Session side: advance as far as possible. True when blocked on a
-    // libssh2 call (the session then waits in the direction libssh2 names).
-    bool step();
+    // Channel: the session's side.
+    Wait step() override;
+    _LIBSSH2_CHANNEL *handle() const noexcept override { return ch_; }
 
     State state() const noexcept { return state_; }
     bool started() const noexcept
@@ -83,6 +83,17 @@ public:
     pssh_err read(pssh_stream s, void *buf, size_t cap, size_t *n, int timeout_ms);
     pssh_err write_stdin(const void *buf, size_t len, int timeout_ms, size_t *written);
     pssh_err close_stdin(int timeout_ms);
+    // A shell's next line (a newline is added): PSSH_E_SHELL when this is
+    // not a shell or its input is closed.
+    pssh_err shell_run(const char *line, size_t len, int timeout_ms);
+    bool is_shell() const noexcept { return spec_.shell; }
+    // Appends to stdin without waiting; false once stdin is closed, the
+    // command stopped reading, or it is over.
+    bool queue_stdin(const char *p, size_t n);
+    // Everything queued so far has been sent (or never will be).
+    bool stdin_flushed() const noexcept { return stdin_sent_ >= stdin_queued_ || write_err_ || finished(); }
+    // Queues EOF on stdin without waiting.
+    void queue_eof() noexcept;
     pssh_err wait(int timeout_ms, bool discard);
 
     int exit_code() const noexcept;
@@ -104,12 +115,12 @@ private:
     void admit() override;
 
     void stop(State end);
-    bool pump();
+    Wait pump();
     bool read_streams(bool *failed);
     bool write_pending(bool *failed);
-    bool finish();
+    Wait finish();
+    Wait fail_io(long rc, const char *what, pssh_err refused = PSSH_E_CHANNEL);
     void deliver(int stream);
-    bool fail_io(long rc, const char *what);
     bool spurious(long rc);
     static constexpr int kMaxSpurious = 8;
     int spurious_ = 0;

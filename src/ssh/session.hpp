@@ -2,15 +2,16 @@
 // from nothing to authenticated (resolve, connect, handshake, host key,
 // auth), with a deadline per attempt and retries.
 //
-// Held by its Client and by every Output made on it; the last holder's
+// Held by its Client and by every channel made on it; the last holder's
 // release closes it (disconnect, free, close: never blocking). The session
-// steps every Output attached to it when its socket wakes up, since one fd
-// serves all of its channels.
+// steps the channels attached to it (channel.hpp) when its socket wakes up,
+// since one fd serves all of them.
 #pragma once
 #include "../net/connect.hpp"
 #include "../util/failure.hpp"
 #include "../util/list.hpp"
 #include "auth.hpp"
+#include "channel.hpp"
 #include "config.hpp"
 #include "host_key_check.hpp"
 #include "loop.hpp"
@@ -23,8 +24,6 @@ struct _LIBSSH2_CHANNEL;
 
 namespace pssh {
 
-class Output;
-struct SessionOutputsTag {};
 
 class Session final : public RefCounted, IoHandler, ResolveTarget {
 public:
@@ -75,16 +74,19 @@ public:
     double handshake_ms() const noexcept { return handshake_ms_; }
     double auth_ms() const noexcept { return auth_ms_; }
 
-    // Outputs stepped by this session.
-    void attach(Output *o);
-    void detach(Output *o) noexcept;
+    // Channels stepped by this session (attach connects if needed).
+    void attach(Channel *c);
+    void detach(Channel *c) noexcept;
+    // Step this channel on the next loop turn (the caller freed room, queued
+    // input, or a deadline passed).
+    void wake(Channel *c) noexcept;
     // At most one channel open in flight per session (libssh2's open state
     // lives in the session).
-    bool acquire_open(Output *o) noexcept;
-    void release_open(Output *o) noexcept;
-    // An output let go of mid-open: the session finishes the open and
+    bool acquire_open(Channel *c) noexcept;
+    void release_open(Channel *c) noexcept;
+    // A channel let go of mid-open: the session finishes the open and
     // closes what it gets.
-    void orphan_open(Output *o) noexcept;
+    void orphan_open(Channel *c) noexcept;
     // A channel nobody reads any more: closed and freed in the background.
     void adopt_channel(_LIBSSH2_CHANNEL *ch);
     // False once the peer closed the socket or it failed (peeks, no read).
@@ -123,6 +125,9 @@ private:
     void close_transport() noexcept;
     void run();
     bool step_flows();
+    bool due(Channel &c) const noexcept;
+    void wake_all() noexcept;
+    void wake_next_opener() noexcept;
     bool reader_holds_back() const noexcept;
     bool step_orphans();
     void watch_idle(unsigned events);
@@ -162,9 +167,11 @@ private:
     Nanos t_attempt_ = 0, t_phase_ = 0;
     double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
 
-    List<Output, SessionOutputsTag> outputs_;
-    std::vector<Ref<Output>> scratch_; // outputs being stepped (reused)
-    Output *opening_ = nullptr;
+    List<Channel, SessionChannelsTag> channels_;
+    List<Channel, OpenWaitersTag> open_waiters_; // for the open slot, in order
+    bool io_in_ = false; // the socket woke readable: someone must pull its bytes in
+    std::vector<Ref<Channel>> scratch_; // channels being stepped (reused)
+    Channel *opening_ = nullptr;
     bool orphan_open_ = false;
     struct Orphan {
         _LIBSSH2_CHANNEL *ch;
