@@ -9,8 +9,10 @@
 
 const char cli_conn_help[] =
     "Hosts:\n"
-    "  -H, --host [USER@]HOST[:PORT]  a host (repeatable; comma-separated lists are fine)\n"
-    "  -h, --hosts FILE               one host per line, '#' comments, blank lines ok ('-': stdin)\n"
+    "  -H, --host [USER@]HOST[:PORT]  a host (repeatable; comma-separated lists and ranges\n"
+    "                                 such as web[01-20] or node[1-3,7] are fine)\n"
+    "  -h, --hosts FILE               one host or range per line, '#' comments, blank lines ok\n"
+    "                                 ('-': stdin)\n"
     "Connection:\n"
     "  -l, --user USER                login user (default: yours)\n"
     "  -p, --port PORT                port (default 22; a port in the host wins)\n"
@@ -24,7 +26,9 @@ const char cli_conn_help[] =
     "                                 refusal, auth or host key failure)\n"
     "      --retry-delay SEC          pause between attempts (default 5)\n"
     "      --known-hosts FILE         known_hosts file (default ~/.ssh/known_hosts)\n"
-    "      --strict-host-key-checking yes|accept-new|no   (default yes)\n";
+    "      --strict-host-key-checking yes|accept-new|no   (default yes)\n"
+    "  -F, --ssh-config FILE|none     OpenSSH client configuration to read instead of the\n"
+    "                                 tool's default ('none': none); options given here win\n";
 
 void cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -90,18 +94,35 @@ void cli_init(cli_conn *c, const char *prog)
     c->agent = c->timeout_ms = c->retries = c->retry_delay_ms = c->policy = -1;
 }
 
+/* -H: a host, a range or a comma-separated list of them, all expanded
+ * before any is kept; the first bad host is a usage error. */
+typedef struct {
+    cli_conn *c;
+    char bad[512];
+} host_adder;
+
+static int add_checked_host(const char *h, unsigned line, void *ud)
+{
+    host_adder *a = ud;
+    char why[256];
+    (void)line;
+    if (pssh_host_check(h, why, sizeof why) != PSSH_OK) {
+        snprintf(a->bad, sizeof a->bad, "malformed host '%s': %s", h, why);
+        return 1;
+    }
+    cli_list_add(&a->c->hosts, h);
+    return 0;
+}
+
 static void add_hosts(cli_conn *c, const char *arg)
 {
-    char *copy = strdup(arg), *save = NULL;
-    for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-        while (*h == ' ')
-            h++;
-        char why[256];
-        if (pssh_host_check(h, why, sizeof why) != PSSH_OK)
-            cli_usage_error(c->prog, "malformed host '%s': %s", h, why);
-        cli_list_add(&c->hosts, h);
-    }
-    free(copy);
+    host_adder a = {c, ""};
+    char why[512];
+    pssh_err rc = pssh_hosts_expand(arg, add_checked_host, &a, why, sizeof why);
+    if (rc == PSSH_E_INVAL)
+        cli_usage_error(c->prog, "%s", a.bad);
+    if (rc != PSSH_OK)
+        cli_usage_error(c->prog, "%s", why);
 }
 
 static int add_file_host(const char *host, unsigned line, void *ud)
@@ -174,6 +195,11 @@ int cli_conn_option(cli_conn *c, int opt, const char *arg)
         else
             cli_usage_error(c->prog, "--strict-host-key-checking takes yes, accept-new or no, not '%s'", arg);
         return 1;
+    case 'F':
+        if (!*arg)
+            cli_usage_error(c->prog, "empty ssh_config file name");
+        c->ssh_config = arg;
+        return 1;
     }
     return 0;
 }
@@ -187,6 +213,9 @@ void cli_conn_check(cli_conn *c)
             cli_usage_error(c->prog, "identity file %s: %s", c->identities.v[i], strerror(errno));
     if (c->password_env && !getenv(c->password_env))
         cli_usage_error(c->prog, "--password-env %s: the variable is not set", c->password_env);
+    /* As ssh -F: a file named on the command line must be there. */
+    if (c->ssh_config && strcmp(c->ssh_config, "none") != 0 && access(c->ssh_config, R_OK) != 0)
+        cli_usage_error(c->prog, "ssh_config %s: %s", c->ssh_config, strerror(errno));
 }
 
 pssh_config *cli_make_config(const cli_conn *c)
@@ -219,7 +248,34 @@ pssh_config *cli_make_config(const cli_conn *c)
         pssh_config_set_known_hosts(cfg, c->known_hosts);
     if (c->policy >= 0)
         pssh_config_set_host_key_policy(cfg, (pssh_host_key_policy)c->policy);
+    /* ssh's files, resolved per host by the library under the options set
+     * above (-F FILE: that file only, as with ssh; -F none: no file). */
+    static const char *const ssh_default[] = {"~/.ssh/config", "/etc/ssh/ssh_config", NULL};
+    const char *given[] = {c->ssh_config, NULL};
+    if (c->ssh_config && strcmp(c->ssh_config, "none") != 0)
+        pssh_config_set_ssh_config(cfg, given);
+    else if (!c->ssh_config && c->ssh_config_default)
+        pssh_config_set_ssh_config(cfg, ssh_default);
     return cfg;
+}
+
+static void warn_to_stderr(pssh_log_level level, const char *msg, void *prog)
+{
+    fprintf(stderr, "%s: %s: %s\n", (const char *)prog, level == PSSH_LOG_ERROR ? "error" : "warning", msg);
+}
+
+pssh_loop *cli_make_loop(const cli_conn *c)
+{
+    pssh_loop *loop = NULL;
+    pssh_err rc = pssh_loop_new(&loop);
+    if (rc != PSSH_OK) {
+        fprintf(stderr, "%s: %s\n", c->prog, pssh_strerror(rc));
+        exit(70);
+    }
+    const char *debug = getenv("PSSH_DEBUG");
+    if (!debug || !*debug)
+        pssh_loop_set_log(loop, PSSH_LOG_WARN, warn_to_stderr, (void *)c->prog);
+    return loop;
 }
 
 void cli_free(cli_conn *c)

@@ -239,20 +239,21 @@ PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *cfg, int enable);
 /* Read OpenSSH client configuration files (ssh_config(5)) for each host, as
  * OpenSSH's ssh does: paths is a NULL-terminated list read in order (the
  * first value obtained for a keyword wins), e.g. {"~/.ssh/config",
- * "/etc/ssh/ssh_config", NULL}; a leading "~/" is the home directory; a
- * missing file is skipped; an empty list reads nothing (for a per-host
- * config: not even the defaults' files). Calling again replaces the list.
- * Settings are resolved per host when the client is made (pssh_client_new,
- * pssh_parallel_new), from the files as they are then: User, Port,
- * HostName (where to connect; outputs keep the host's given name),
- * IdentityFile, IdentitiesOnly, ConnectTimeout, ConnectionAttempts,
- * StrictHostKeyChecking, UserKnownHostsFile, ServerAliveInterval,
- * Compression, with Host, Match and Include. A value set through this API
- * (in the defaults or the host's config) or written in the host string
- * wins over the files. Unknown keywords are ignored; known ones libpssh
- * does not honour (ProxyJump, for now) give one warning each on the loop's
- * log. A malformed file fails the host with PSSH_E_HOST_ARG, an unreadable
- * one with PSSH_E_IO. Default: no file. (Added in 0.2.) */
+ * "/etc/ssh/ssh_config", NULL}; a leading "~/" is the home directory as ssh
+ * finds it (the password database, not $HOME); a missing file is skipped;
+ * an empty list reads nothing (for a per-host config: not even the
+ * defaults' files). Calling again replaces the list. Settings are resolved
+ * per host when the client is made (pssh_client_new, pssh_parallel_new),
+ * from the files as they are then: User, Port, HostName (where to connect;
+ * outputs keep the host's given name), IdentityFile, IdentitiesOnly,
+ * ConnectTimeout, ConnectionAttempts, StrictHostKeyChecking,
+ * UserKnownHostsFile, ServerAliveInterval, Compression, with Host, Match
+ * and Include. A value set through this API (in the defaults or the host's
+ * config) or written in the host string wins over the files. Unknown
+ * keywords are ignored; known ones libpssh does not honour (ProxyJump,
+ * ForwardAgent, Ciphers...) give one warning each on the loop's log. A
+ * malformed file fails the host with PSSH_E_HOST_ARG, an unreadable one
+ * with PSSH_E_IO. Default: no file. (Added in 0.2.) */
 PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *cfg, const char *const *paths);
 
 /* ------------------------------------------------------------------------ */

@@ -1,6 +1,7 @@
 #include "ssh_config_apply.hpp"
 
 #include "../ssh/loop.hpp"
+#include "ssh_expand.hpp"
 
 #include <cctype>
 #include <climits>
@@ -111,9 +112,15 @@ pssh_err ssh_config_settings(SshConfigCache &cache, const std::vector<std::strin
 pssh_err ssh_config_for(Loop &loop, const HostSpec &spec, const Config &api, Config &from_files,
                         std::string &connect_host, std::string *why)
 {
+    // "~/" is the home directory as ssh finds it, from the password
+    // database (not $HOME), the same as a "~" inside the files.
     std::vector<std::string> files;
-    for (const std::string &f : api.ssh_config_files)
-        files.push_back(f.rfind("~/", 0) == 0 ? home_dir() + f.substr(1) : f);
+    for (const std::string &f : api.ssh_config_files) {
+        std::string path = f;
+        if (f.rfind("~/", 0) == 0 && !ssh_tilde_expand(f, path, why))
+            return PSSH_E_HOST_ARG;
+        files.push_back(std::move(path));
+    }
     SshQuery q;
     q.host = spec.host;
     q.user = !spec.user.empty() ? spec.user : api.has(Config::kUser) ? api.user : std::string();
