@@ -12,8 +12,10 @@
 
 const char cli_conn_help[] =
     "Hosts:\n"
-    "  -H, --host [USER@]HOST[:PORT]  a host (repeatable; comma-separated lists are fine)\n"
-    "  -h, --hosts FILE               one host per line, '#' comments, blank lines ok ('-': stdin)\n"
+    "  -H, --host [USER@]HOST[:PORT]  a host (repeatable; comma-separated lists and ranges\n"
+    "                                 such as web[01-20] or node[1-3,7] are fine)\n"
+    "  -h, --hosts FILE               one host or range per line, '#' comments, blank lines ok\n"
+    "                                 ('-': stdin)\n"
     "Connection:\n"
     "  -l, --user USER                login user (default: yours)\n"
     "  -p, --port PORT                port (default 22; a port in the host wins)\n"
@@ -27,7 +29,9 @@ const char cli_conn_help[] =
     "                                 refusal, auth or host key failure)\n"
     "      --retry-delay SEC          pause between attempts (default 5)\n"
     "      --known-hosts FILE         known_hosts file (default ~/.ssh/known_hosts)\n"
-    "      --strict-host-key-checking yes|accept-new|no   (default yes)\n";
+    "      --strict-host-key-checking yes|accept-new|no   (default yes)\n"
+    "  -F, --ssh-config FILE|none     OpenSSH client configuration to read instead of the\n"
+    "                                 tool's default ('none': none); options given here win\n";
 
 void cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -132,7 +136,8 @@ static void shown(const char *s, size_t len, char *out, size_t cap)
 
 /* Why h[0..len) is no host (0 when it is one): what the library checks,
  * and before it what it would report less clearly. */
-static int host_problem(const char *h, size_t len, char *why, size_t cap)
+/* Bytes no host or host pattern holds (0 when there is none). */
+static int bad_byte(const char *h, size_t len, char *why, size_t cap)
 {
     for (size_t k = 0; k < len; k++) {
         unsigned char c = (unsigned char)h[k];
@@ -143,6 +148,13 @@ static int host_problem(const char *h, size_t len, char *why, size_t cap)
         if (c >= 0x80)
             return snprintf(why, cap, "a byte that is not ASCII (\\x%02x) in a host", c), 1;
     }
+    return 0;
+}
+
+static int host_problem(const char *h, size_t len, char *why, size_t cap)
+{
+    if (bad_byte(h, len, why, cap))
+        return 1;
     const char *at = memrchr(h, '@', len);
     const char *name = at ? at + 1 : h;
     size_t nlen = len - (size_t)(name - h);
@@ -197,25 +209,51 @@ static void add_host(cli_conn *c, const char *h, size_t len, const char *file, u
     free(copy);
 }
 
-/* -H: a host, or a comma-separated list of them. */
-static void add_hosts_arg(cli_conn *c, const char *arg)
+/* A host pattern: a host, a range, a comma list (pssh_hosts_expand(3)).
+ * Its bytes are checked first, so a message shows them escaped; then each
+ * host it gives is checked as above. */
+typedef struct {
+    cli_conn *c;
+    const char *file;
+    unsigned line;
+} pattern_sink;
+
+static int add_expanded(const char *h, unsigned line, void *ud)
 {
-    for (const char *p = arg;; p++) {
-        size_t len = strcspn(p, ",");
-        const char *h = p;
-        while (len && (*h == ' ' || *h == '\t'))
-            h++, len--;
-        while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-            len--;
-        if (len)
-            add_host(c, h, len, NULL, 0);
-        p += strcspn(p, ",");
-        if (!*p)
-            break;
+    pattern_sink *p = ud;
+    (void)line;
+    add_host(p->c, h, strlen(h), p->file, p->line);
+    return 0;
+}
+
+static void add_pattern(cli_conn *c, const char *pat, size_t len, const char *file, unsigned line)
+{
+    char why[512], show[HOST_SHOWN * 4 + 64];
+    if (bad_byte(pat, len, why, sizeof why) || len > 4096) {
+        if (len > 4096)
+            snprintf(why, sizeof why, "too long for a host: %zu characters", len);
+        shown(pat, len, show, sizeof show);
+        if (file)
+            cli_usage_error(c->prog, "%s:%u: host '%s': %s", file, line, show, why);
+        cli_usage_error(c->prog, "malformed host '%s': %s", show, why);
+    }
+    char *copy = strndup(pat, len);
+    if (!copy)
+        out_of_memory();
+    pattern_sink sink = {c, file, line};
+    pssh_err rc = pssh_hosts_expand(copy, add_expanded, &sink, why, sizeof why);
+    free(copy);
+    if (rc != PSSH_OK) {
+        if (file)
+            cli_usage_error(c->prog, "%s:%u: %s", file, line, why);
+        cli_usage_error(c->prog, "%s", why);
     }
 }
 
-/* -h: one host per line, '#' comments, blank lines; "-" is stdin. The
+/* -H: a host pattern (a comma list of hosts and ranges). */
+static void add_hosts_arg(cli_conn *c, const char *arg) { add_pattern(c, arg, strlen(arg), NULL, 0); }
+
+/* -h: one host pattern per line, '#' comments, blank lines; "-" is stdin. The
  * format of pssh_hosts_read_file(3), read here so that a bad line is
  * reported with every byte it holds. */
 static void add_hosts_file(cli_conn *c, const char *path)
@@ -242,7 +280,7 @@ static void add_hosts_file(cli_conn *c, const char *path)
         while (len > b && strchr(" \t\r\n", buf[len - 1]) && buf[len - 1])
             len--;
         if (len > b)
-            add_host(c, buf + b, len - b, name, line);
+            add_pattern(c, buf + b, len - b, name, line);
     }
     int err = ferror(f) ? errno : 0;
     free(buf);
@@ -315,6 +353,11 @@ int cli_conn_option(cli_conn *c, int opt, const char *arg)
         else
             cli_usage_error(c->prog, "--strict-host-key-checking takes yes, accept-new or no, not '%s'", arg);
         return 1;
+    case 'F':
+        if (!*arg)
+            cli_usage_error(c->prog, "empty ssh_config file name");
+        c->ssh_config = arg;
+        return 1;
     }
     return 0;
 }
@@ -344,6 +387,9 @@ void cli_conn_check(cli_conn *c)
     c->identities.n = kept;
     if (c->password_env && !getenv(c->password_env))
         cli_usage_error(c->prog, "--password-env %s: the variable is not set", c->password_env);
+    /* As ssh -F: a file named on the command line must be there. */
+    if (c->ssh_config && strcmp(c->ssh_config, "none") != 0 && access(c->ssh_config, R_OK) != 0)
+        cli_usage_error(c->prog, "ssh_config %s: %s", c->ssh_config, strerror(errno));
 }
 
 pssh_config *cli_make_config(const cli_conn *c)
@@ -378,6 +424,14 @@ pssh_config *cli_make_config(const cli_conn *c)
         pssh_config_set_known_hosts(cfg, c->known_hosts);
     if (c->policy >= 0)
         pssh_config_set_host_key_policy(cfg, (pssh_host_key_policy)c->policy);
+    /* ssh's files, resolved per host by the library under the options set
+     * above (-F FILE: that file only, as with ssh; -F none: no file). */
+    static const char *const ssh_default[] = {"~/.ssh/config", "/etc/ssh/ssh_config", NULL};
+    const char *given[] = {c->ssh_config, NULL};
+    if (c->ssh_config && strcmp(c->ssh_config, "none") != 0)
+        pssh_config_set_ssh_config(cfg, given);
+    else if (!c->ssh_config && c->ssh_config_default)
+        pssh_config_set_ssh_config(cfg, ssh_default);
     return cfg;
 }
 
@@ -409,6 +463,25 @@ size_t cli_raise_nofile(void)
         }
     }
     return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)rl.rlim_cur;
+}
+
+static void warn_to_stderr(pssh_log_level level, const char *msg, void *prog)
+{
+    fprintf(stderr, "%s: %s: %s\n", (const char *)prog, level == PSSH_LOG_ERROR ? "error" : "warning", msg);
+}
+
+pssh_loop *cli_make_loop(const cli_conn *c)
+{
+    pssh_loop *loop = NULL;
+    pssh_err rc = pssh_loop_new(&loop);
+    if (rc != PSSH_OK) {
+        fprintf(stderr, "%s: %s\n", c->prog, pssh_strerror(rc));
+        exit(70);
+    }
+    const char *debug = getenv("PSSH_DEBUG");
+    if (!debug || !*debug)
+        pssh_loop_set_log(loop, PSSH_LOG_WARN, warn_to_stderr, (void *)c->prog);
+    return loop;
 }
 
 void cli_free(cli_conn *c)

@@ -32,6 +32,8 @@ typedef struct {
     int retry_delay_ms;       /* -1 unset */
     const char *known_hosts;
     int policy;               /* -1 unset */
+    const char *ssh_config;   /* -F FILE or "none"; NULL: the tool's default */
+    int ssh_config_default;   /* without -F: read ~/.ssh/config, /etc/ssh/ssh_config */
 } cli_conn;
 
 /* Long-option ids above the char range. */
@@ -48,7 +50,7 @@ enum {
 
 /* getopt strings start with "+:" (stop at the command; ':' for a missing
  * argument, see cli_option_error). */
-#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:"
+#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:F:"
 #define CLI_CONN_LONGOPTS                                                                          \
     {"host", required_argument, 0, 'H'}, {"hosts", required_argument, 0, 'h'},                     \
         {"user", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},                  \
@@ -60,6 +62,7 @@ enum {
         {"retry-delay", required_argument, 0, CLI_OPT_RETRY_DELAY},                                \
         {"known-hosts", required_argument, 0, CLI_OPT_KNOWN_HOSTS},                                \
         {"strict-host-key-checking", required_argument, 0, CLI_OPT_STRICT},                        \
+        {"ssh-config", required_argument, 0, 'F'},                                                 \
         {"version", no_argument, 0, CLI_OPT_VERSION}, {"help", no_argument, 0, CLI_OPT_HELP}
 
 /* Text for --help: the connection options. */
@@ -81,6 +84,9 @@ void cli_skipped_keys_note(const cli_conn *c, char *out, size_t cap);
 size_t cli_raise_nofile(void);
 /* The config for these options (exits on out of memory). */
 pssh_config *cli_make_config(const cli_conn *c);
+/* A loop whose warnings (ssh_config keywords libpssh does not honour, ...)
+ * go to stderr, unless PSSH_DEBUG chose its own logging. Exits on failure. */
+pssh_loop *cli_make_loop(const cli_conn *c);
 void cli_free(cli_conn *c);
 
 void cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));

@@ -339,6 +339,7 @@ int main(int argc, char **argv)
     st.mode = MODE_INLINE;
     st.progress = -1;
     cli_init(&st.conn, prog);
+    st.conn.ssh_config_default = 1; /* as ssh: ~/.ssh/config, /etc/ssh/ssh_config */
     parse(&st, argc, argv);
     size_t nofile = cli_raise_nofile();
     st.n = st.conn.hosts.n;
@@ -361,7 +362,9 @@ int main(int argc, char **argv)
 
     pssh_config *cfg = cli_make_config(&st.conn);
     pssh_parallel *p = NULL;
-    pssh_err rc = pssh_parallel_new(NULL, (const char *const *)st.conn.hosts.v, st.n, cfg, NULL, &p);
+    pssh_loop *loop = cli_make_loop(&st.conn); /* ssh_config warnings on stderr */
+    pssh_err rc = pssh_parallel_new(loop, (const char *const *)st.conn.hosts.v, st.n, cfg, NULL, &p);
+    pssh_loop_unref(loop); /* the parallel client holds it */
     if (rc != PSSH_OK) {
         fprintf(stderr, "%s: %s\n", prog, pssh_strerror(rc));
         return 70;

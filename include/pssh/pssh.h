@@ -241,6 +241,25 @@ PSSH_API pssh_err pssh_config_set_compression(pssh_config *cfg, int enable);
  * on (the default), as ssh-rsa signed with SHA-1, which Dropbear 2022 and
  * x/crypto/ssh servers need. Each refusal is one of the server's tries. */
 PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *cfg, int enable);
+/* Read OpenSSH client configuration files (ssh_config(5)) for each host, as
+ * OpenSSH's ssh does: paths is a NULL-terminated list read in order (the
+ * first value obtained for a keyword wins), e.g. {"~/.ssh/config",
+ * "/etc/ssh/ssh_config", NULL}; a leading "~/" is the home directory as ssh
+ * finds it (the password database, not $HOME); a missing file is skipped;
+ * an empty list reads nothing (for a per-host config: not even the
+ * defaults' files). Calling again replaces the list. Settings are resolved
+ * per host when the client is made (pssh_client_new, pssh_parallel_new),
+ * from the files as they are then: User, Port, HostName (where to connect;
+ * outputs keep the host's given name), IdentityFile, IdentitiesOnly,
+ * ConnectTimeout, ConnectionAttempts, StrictHostKeyChecking,
+ * UserKnownHostsFile, ServerAliveInterval, Compression, with Host, Match
+ * and Include. A value set through this API (in the defaults or the host's
+ * config) or written in the host string wins over the files. Unknown
+ * keywords are ignored; known ones libpssh does not honour (ProxyJump,
+ * ForwardAgent, Ciphers...) give one warning each on the loop's log. A
+ * malformed file fails the host with PSSH_E_HOST_ARG, an unreadable one
+ * with PSSH_E_IO. Default: no file. (Added in 0.2.) */
+PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *cfg, const char *const *paths);
 
 /* ------------------------------------------------------------------------ */
 /* Command options                                                          */
@@ -431,10 +450,25 @@ PSSH_API pssh_err pssh_host_check(const char *host, char *why, size_t whylen);
 typedef int pssh_host_fn(const char *host, unsigned line, void *userdata);
 /* Reads a host file ("-" is stdin): one host per line, blank lines and '#'
  * comments (whole line or after the host) ignored, surrounding blanks
- * trimmed. Stops at the first malformed host with PSSH_E_HOST_ARG and
- * "FILE:LINE: reason" in why; PSSH_E_IO when the file cannot be read. */
+ * trimmed. Each line is a host pattern as pssh_hosts_expand() reads it
+ * (ranges and comma-separated lists; since 0.2): fn gets each host it
+ * names, with the line number. Stops at the first malformed host or range
+ * with PSSH_E_HOST_ARG and "FILE:LINE: reason" in why; PSSH_E_IO when the
+ * file cannot be read. */
 PSSH_API pssh_err pssh_hosts_read_file(const char *path, pssh_host_fn *fn, void *userdata, char *why,
                                        size_t whylen);
+/* Expands a host pattern, pdsh and ClusterShell style: a bracket holds
+ * numbers and ranges ("web[01-20].example.com", "node[1-3,7,10-12]"),
+ * several brackets multiply (the rightmost varies fastest), zero padding is
+ * kept ("[08-10]": 08 09 10), commas outside brackets separate patterns
+ * ("node[1-2],login1"), and a bracket holding ':' is an IPv6 address, kept
+ * as it is ("root@[::1]:2222"). fn gets each host in order with line 0; a
+ * non-zero return stops (PSSH_E_INVAL). fn is called only when the whole
+ * pattern is well formed and names at most 1,000,000 hosts; otherwise
+ * PSSH_E_HOST_ARG with the reason in why (may be NULL). The hosts are not
+ * checked as host strings: see pssh_host_check(). (Added in 0.2.) */
+PSSH_API pssh_err pssh_hosts_expand(const char *pattern, pssh_host_fn *fn, void *userdata, char *why,
+                                    size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Many hosts (parallel-ssh's ParallelSSHClient)                            */

@@ -198,4 +198,19 @@ PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *c, int enable)
     return set(c, Config::kRsaSha1, [&](Config &k) { k.rsa_sha1 = enable != 0; return PSSH_OK; });
 }
 
+PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *c, const char *const *paths)
+{
+    if (!paths)
+        return PSSH_E_INVAL;
+    for (const char *const *p = paths; *p; p++)
+        if (!nonempty(*p))
+            return PSSH_E_INVAL;
+    return set(c, Config::kSshConfig, [&](Config &k) {
+        k.ssh_config_files.clear();
+        for (const char *const *p = paths; *p; p++)
+            k.ssh_config_files.emplace_back(*p);
+        return PSSH_OK;
+    });
+}
+
 } // extern "C"

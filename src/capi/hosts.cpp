@@ -1,4 +1,5 @@
 #include "../net/hostfile.hpp"
+#include "../net/hostrange.hpp"
 #include "../net/hostspec.hpp"
 #include "glue.hpp"
 
@@ -50,6 +51,28 @@ PSSH_API pssh_err pssh_hosts_read_file(const char *path, pssh_host_fn *fn, void 
         case pssh::HostFileResult::Malformed:
             return PSSH_E_HOST_ARG;
         case pssh::HostFileResult::Stopped:
+            return PSSH_E_INVAL;
+        }
+        return PSSH_E_INTERNAL;
+    });
+}
+
+PSSH_API pssh_err pssh_hosts_expand(const char *pattern, pssh_host_fn *fn, void *userdata, char *why,
+                                    size_t whylen)
+{
+    if (!pattern || !fn)
+        return PSSH_E_INVAL;
+    return guard([&] {
+        std::string msg;
+        auto r = pssh::expand_host_ranges(
+            pattern, [&](const std::string &h) { return fn(h.c_str(), 0, userdata) == 0; }, &msg);
+        put(why, whylen, msg);
+        switch (r) {
+        case pssh::HostRangeResult::Ok:
+            return PSSH_OK;
+        case pssh::HostRangeResult::Malformed:
+            return PSSH_E_HOST_ARG;
+        case pssh::HostRangeResult::Stopped:
             return PSSH_E_INVAL;
         }
         return PSSH_E_INTERNAL;

@@ -1,5 +1,6 @@
 #include "hostfile.hpp"
 
+#include "hostrange.hpp"
 #include "hostspec.hpp"
 
 #include <cerrno>
@@ -43,18 +44,27 @@ HostFileResult read_host_file(const std::string &path,
         line = trim(line);
         if (line.empty())
             continue;
-        HostSpec spec;
+        // Each line is a host pattern: ranges and lists expand here.
         std::string reason;
-        if (!parse_host_spec(line, spec, &reason)) {
-            if (why)
-                *why = name + ":" + std::to_string(lineno) + ": '" + line + "': " + reason;
+        auto each = [&](const std::string &host) {
+            HostSpec spec;
+            if (!parse_host_spec(host, spec, &reason)) {
+                reason = "'" + host + "': " + reason;
+                result = HostFileResult::Malformed;
+                return false;
+            }
+            if (!fn(host, lineno)) {
+                result = HostFileResult::Stopped;
+                return false;
+            }
+            return true;
+        };
+        if (expand_host_ranges(line, each, &reason) == HostRangeResult::Malformed)
             result = HostFileResult::Malformed;
+        if (result == HostFileResult::Malformed && why)
+            *why = name + ":" + std::to_string(lineno) + ": " + reason;
+        if (result != HostFileResult::Ok)
             break;
-        }
-        if (!fn(line, lineno)) {
-            result = HostFileResult::Stopped;
-            break;
-        }
     }
     if (result == HostFileResult::Ok && ferror(f)) {
         if (why)

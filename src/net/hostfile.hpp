@@ -1,4 +1,7 @@
 // Host files as users write them: one host per line, '#' comments, blanks.
+// A line is a host pattern: ranges ("web[01-20]") and comma-separated
+// lists expand to their hosts (hostrange.hpp), each reported with the
+// line it came from.
 #pragma once
 #include <functional>
 #include <string>

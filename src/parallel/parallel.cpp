@@ -13,17 +13,19 @@ pssh_err Parallel::create(Loop *loop, const char *const *hosts, size_t n, const 
     Ref<Loop> l = Loop::given_or_new(loop, &err);
     if (!l)
         return err;
+    Loop &lp = *l; // held by the parallel client from here on
     auto p = Ref<Parallel>::adopt(new Parallel(std::move(l)));
     p->hosts_.resize(n);
     for (size_t i = 0; i < n; i++) {
         Host &h = p->hosts_[i];
         const std::string text = hosts[i] ? hosts[i] : "";
         std::string why;
-        if (build_settings(text, defaults, host_cfgs ? host_cfgs[i] : nullptr, h.st, &why) != PSSH_OK) {
+        if (pssh_err rc = build_settings(lp, text, defaults, host_cfgs ? host_cfgs[i] : nullptr, h.st, &why);
+            rc != PSSH_OK) {
             // Kept as a host that fails: the others run, this one reports it.
             h.st = Ref<Settings>::adopt(new Settings());
             h.st->given = h.st->display = h.st->host = text;
-            h.bad.set(PSSH_E_HOST_ARG, "malformed host '" + text + "': " + why);
+            h.bad.set(rc, why);
         }
     }
     *out = p.release();

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <libssh2.h>
+#include <unistd.h>
 
 namespace pssh {
 
@@ -111,9 +112,25 @@ pssh_err Authenticator::plan(Loop &loop, Settings &st, std::string *why)
         if (rc != PSSH_OK || (rc = add_key(m, false)) != PSSH_OK)
             return rc;
     }
+    // ssh_config's IdentityFile: as ssh does, a key that is missing or that
+    // cannot be loaded is skipped (the reason shows if authentication fails).
+    for (const std::string &path : c.config_identity_files) {
+        Method m{Kind::Key, {}, {}, 0, {}, {}};
+        std::string skipped;
+        if (load_private_key_file(path, pass, m.key, &skipped) != PSSH_OK ||
+            loop.signer_for(m.key, pass, m.signer, &skipped) != PSSH_OK) {
+            if (access(path.c_str(), F_OK) == 0)
+                note(path + ": skipped: " + skipped);
+            continue;
+        }
+        if (m.signer)
+            held.push_back(m.signer);
+        plan_.push_back(std::move(m));
+    }
     if (c.agent)
         plan_.push_back(Method{Kind::Agent, {}, {}, 0, {}, {}});
-    if (c.default_identities && !c.has(Config::kPkey) && c.identity_files.empty()) {
+    if (c.default_identities && !c.has(Config::kPkey) && c.identity_files.empty() &&
+        c.config_identity_files.empty()) {
         // Best effort, as ssh does: missing, encrypted or broken defaults
         // are skipped.
         for (const char *name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {

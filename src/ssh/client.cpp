@@ -1,5 +1,6 @@
 #include "client.hpp"
 
+#include "../config/ssh_config_apply.hpp"
 #include "../net/hostspec.hpp"
 #include "../util/errors.hpp"
 #include "command.hpp"
@@ -9,19 +10,33 @@
 
 namespace pssh {
 
-pssh_err build_settings(const std::string &host_text, const Config *base, const Config *over,
-                        Ref<Settings> &out, std::string *why)
+pssh_err build_settings(Loop &loop, const std::string &host_text, const Config *base, const Config *over,
+                        Ref<Settings> &out, std::string *why_out)
 {
+    std::string scratch;
+    std::string *why = why_out ? why_out : &scratch;
     HostSpec spec;
-    if (!parse_host_spec(host_text, spec, why))
+    if (!parse_host_spec(host_text, spec, why)) {
+        *why = "malformed host '" + host_text + "': " + *why;
         return PSSH_E_HOST_ARG;
+    }
+    Config api; // what the caller set: it wins over the files
+    if (base)
+        api.apply(*base);
+    if (over)
+        api.apply(*over);
     auto st = Ref<Settings>::adopt(new Settings());
     st->cfg = builtin_defaults();
-    if (base)
-        st->cfg.apply(*base);
-    if (over)
-        st->cfg.apply(*over);
     st->host = spec.host;
+    if (api.has(Config::kSshConfig) && !api.ssh_config_files.empty()) {
+        Config files;
+        if (pssh_err rc = ssh_config_for(loop, spec, api, files, st->host, why); rc != PSSH_OK) {
+            *why = "ssh_config: " + *why;
+            return rc;
+        }
+        st->cfg.apply(files);
+    }
+    st->cfg.apply(api);
     st->user = spec.user.empty() ? st->cfg.user : spec.user;
     st->port = spec.port ? spec.port : st->cfg.port;
     st->given = host_text;
@@ -85,8 +100,10 @@ pssh_err Client::create(Loop *loop, const char *host, const Config *cfg, Client 
         return err;
     Ref<Settings> st;
     std::string why;
-    if (pssh_err rc = build_settings(host, nullptr, cfg, st, &why); rc != PSSH_OK)
+    if (pssh_err rc = build_settings(*l, host, nullptr, cfg, st, &why); rc != PSSH_OK) {
+        l->log(PSSH_LOG_ERROR, "%s: %s", host, why.c_str()); // the caller gets only the class
         return rc;
+    }
     *out = new Client(std::move(l), std::move(st), host);
     return PSSH_OK;
 }

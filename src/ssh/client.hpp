@@ -11,9 +11,12 @@
 
 namespace pssh {
 
-// Settings for `host_text`: built-in defaults <- base <- over <- the user
-// and port written in the host string. PSSH_E_HOST_ARG when malformed.
-pssh_err build_settings(const std::string &host_text, const Config *base, const Config *over,
+// Settings for `host_text`: built-in defaults <- the ssh_config files named
+// by base/over, if any <- base <- over <- the user and port written in the
+// host string. PSSH_E_HOST_ARG when the host or an ssh_config file is
+// malformed, PSSH_E_IO when a file cannot be read; *why says which and why
+// (the caller puts the host's name before it). Warnings about ssh_config go to the loop's log, once each.
+pssh_err build_settings(Loop &loop, const std::string &host_text, const Config *base, const Config *over,
                         Ref<Settings> &out, std::string *why);
 
 // libssh2 1.10 sends no packet over 35,000 bytes: an exec request of

@@ -79,6 +79,12 @@ void Config::apply(const Config &o)
         compress = o.compress;
     if (o.has(kRsaSha1))
         rsa_sha1 = o.rsa_sha1;
+    if (o.has(kSshConfig))
+        ssh_config_files = o.ssh_config_files;
+    if (o.has(kConfigIds))
+        config_identity_files = o.config_identity_files;
+    if (o.has(kProxyJump))
+        proxy_jump = o.proxy_jump;
     set |= o.set;
 }
 

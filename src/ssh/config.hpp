@@ -48,6 +48,9 @@ struct Config {
         kAlias = 1u << 13,
         kCompress = 1u << 14,
         kRsaSha1 = 1u << 15,
+        kSshConfig = 1u << 16,
+        kConfigIds = 1u << 17,
+        kProxyJump = 1u << 18,
     };
     uint32_t set = 0;
 
@@ -73,6 +76,14 @@ struct Config {
     // An RSA key may fall back to "ssh-rsa" (SHA-1) signatures after the
     // server refused rsa-sha2-512 and rsa-sha2-256 (pssh_config_set_rsa_sha1).
     bool rsa_sha1 = true;
+    // ssh_config files to read for each host, in order ("~/" is the home
+    // directory); none read when empty (the default).
+    std::vector<std::string> ssh_config_files;
+    // Keys named by ssh_config's IdentityFile: tried after identity_files,
+    // and, as ssh does, skipped when missing or unusable.
+    std::vector<std::string> config_identity_files;
+    // ssh_config's ProxyJump, kept until proxies are supported.
+    std::string proxy_jump;
 
     bool has(Field f) const noexcept { return set & f; }
     // Fields set in `over` replace ours.

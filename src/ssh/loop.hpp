@@ -1,6 +1,7 @@
 // The public pssh_loop: a reactor, a resolver started on first use, and the
 // log sink. Everything made on a loop holds a reference to it.
 #pragma once
+#include "../config/ssh_config_cache.hpp"
 #include "../net/resolve.hpp"
 #include "../reactor/reactor.hpp"
 #include "known_hosts_cache.hpp"
@@ -37,6 +38,8 @@ public:
     Resolver &resolver();
     // known_hosts files, parsed once for every connection of this loop.
     KnownHostsCache &known_hosts() noexcept { return known_hosts_; }
+    // ssh_config files, parsed once for every host of this loop.
+    SshConfigCache &ssh_configs() noexcept { return ssh_configs_; }
 
     void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
     {
@@ -109,6 +112,7 @@ private:
     std::unique_ptr<Resolver> resolver_;
     Ref<class SignerCache> signers_; // made on first use
     KnownHostsCache known_hosts_;
+    SshConfigCache ssh_configs_;
     pssh_log_fn *log_fn_ = nullptr;
     void *log_ud_ = nullptr;
     pssh_log_level log_max_ = PSSH_LOG_ERROR;

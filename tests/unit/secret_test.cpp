@@ -89,7 +89,8 @@ Ref<Settings> settings_for(const std::string &key_path, const char *passphrase, 
     over.has_passphrase = passphrase != nullptr;
     over.passphrase.assign(passphrase ? passphrase : "");
     Ref<Settings> st;
-    cr_assert_eq(pssh::build_settings("127.0.0.1", nullptr, &over, st, nullptr), PSSH_OK);
+    Ref<pssh::Loop> unused = new_loop(); // only ssh_config files need the loop
+    cr_assert_eq(pssh::build_settings(*unused, "127.0.0.1", nullptr, &over, st, nullptr), PSSH_OK);
     return st;
 }
 
