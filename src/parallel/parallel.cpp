@@ -118,7 +118,7 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
     for (size_t i = 0; i < n; i++) {
         hosts_[i].failure.clear();
         CommandSpec spec = specs[per_host ? i : 0];
-        last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
+        last_.push_back(Exec::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
     }
     pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
                                    kNever);

@@ -9,7 +9,7 @@
 // per loop turn.
 #pragma once
 #include "../ssh/client.hpp"
-#include "../ssh/output.hpp"
+#include "../ssh/exec.hpp"
 #include "../ssh/session.hpp"
 #include "pool.hpp"
 

@@ -133,7 +133,7 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
         return fail(rc, st_->display + ": run_command: " + why);
     Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
-    Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));
+    Ref<Output> o = Exec::create(Ref<Session>::share(&s), std::move(spec));
     pssh_err rc = o->wait_started();
     if (rc != PSSH_OK) {
         const Failure &f = o->failure();

@@ -4,7 +4,7 @@
 #pragma once
 #include "config.hpp"
 #include "loop.hpp"
-#include "output.hpp"
+#include "exec.hpp"
 #include "session.hpp"
 
 #include <string>
