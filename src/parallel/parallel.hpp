@@ -13,6 +13,7 @@
 #include "../ssh/session.hpp"
 #include "pool.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +46,12 @@ public:
     // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise).
     pssh_err run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
                  Output **outs);
+    // Transfers (copy_file, copy_remote_file, scp_send, scp_recv): one per
+    // host, through the pool like commands. args: null, or nargs pairs, one
+    // per host (PSSH_E_HOST_ARG otherwise). A get without args writes to
+    // local + sep + host.
+    pssh_err copy(bool scp, bool put, const char *local, const char *remote, const pssh_copy_arg *args,
+                  size_t nargs, const char *sep, const pssh_xfer_opts *opts, Output **outs);
     pssh_err connect_auth();
     pssh_err join(int timeout_ms, bool consume, size_t *unfinished);
     bool finished() const noexcept { return unfinished_ == 0; }
@@ -78,7 +85,12 @@ private:
     ~Parallel() override;
 
     Session &live_session(size_t i);
+    // Starts one job per host (make(i, session)) and waits until each has
+    // started or failed (the first failure with stop_on_errors).
+    using MakeJob = std::function<Ref<Output>(size_t, Ref<Session>)>;
+    pssh_err launch(const MakeJob &make, Output **outs);
     void note_failure(const Failure &f, size_t i);
+    std::string host_file_name(size_t i) const;
     void release_outputs();
 
     // Output::Sink

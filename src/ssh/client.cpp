@@ -144,6 +144,25 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
     return PSSH_OK;
 }
 
+pssh_err Client::run_to_end(const char *what, const MakeJob &make, Output **out)
+{
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": " + what + ": called from inside a callback");
+    Ref<Client> self = Ref<Client>::share(this);
+    Ref<Output> o = make(Ref<Session>::share(&live_session()));
+    pssh_err rc = loop_->run_until([&] { return o->finished(); }, kNever);
+    const Failure &f = o->failure();
+    if (rc == PSSH_OK && f)
+        rc = fail(f.code, f.msg);
+    else if (rc != PSSH_OK)
+        rc = fail(rc, st_->display + ": " + what + ": " + error_text(rc));
+    else
+        err_.clear();
+    if (out)
+        *out = o.release();
+    return rc;
+}
+
 pssh_err Client::wait_for_session(Session &s, Nanos deadline)
 {
     s.user_wait_begin();
