@@ -25,6 +25,7 @@ void XferCloser::start(Session &s, Channel *from, Leftovers l)
         s.release_open(from);
     }
     s.loop().reactor().arm(c->deadline_, now_ns() + ms_to_ns(kCloseDeadlineMs));
+    s.loop().reactor().hold(); // pssh_loop_run waits for the cleanup
     s.attach(c);
 }
 
@@ -48,6 +49,9 @@ void XferCloser::on_deadline(void *p)
 // Done (or given up): what libssh2 still holds is freed with the session.
 void XferCloser::finish() noexcept
 {
+    if (!self_)
+        return;
+    session_->loop().reactor().release();
     session_->release_open(this);
     session_->detach(this);
     Ref<XferCloser> last = std::move(self_); // may delete us when it goes

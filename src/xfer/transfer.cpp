@@ -291,6 +291,7 @@ Channel::Wait Transfer::run_phase()
         return next_item();
     case Phase::TargetStat:
     case Phase::PutOpen:
+    case Phase::ScpProbeClose:
     case Phase::PutPump:
     case Phase::PutDiagnose:
     case Phase::PutSetstat:
@@ -318,6 +319,7 @@ Channel::Wait Transfer::run_phase()
         return dir_step();
     case Phase::LinkUnlink:
     case Phase::LinkMake:
+    case Phase::LinkVerify:
         return link_step();
     case Phase::Shutdown:
         SET_STATE(State::Closing);
@@ -592,7 +594,7 @@ Channel::Wait Transfer::put_step()
         if (local_fd_ < 0)
             return fail_local("cannot open " + cur_->local + ": " + strerror(errno));
         remote_tmp_ = temp_name_near(dst);
-        phase_ = spec_.scp ? Phase::ScpSendOpen : Phase::PutOpen;
+        phase_ = Phase::PutOpen;
         return Wait::None;
     }
     case Phase::PutOpen: {
@@ -607,7 +609,19 @@ Channel::Wait Transfer::put_step()
             return fail_sftp(e, "create", remote_tmp_);
         }
         remote_tmp_made_ = true;
-        phase_ = Phase::PutPump;
+        // SCP writes over this temporary: made through SFTP first, so a
+        // refusal comes with its cause (libssh2's scp start loses it).
+        phase_ = spec_.scp ? Phase::ScpProbeClose : Phase::PutPump;
+        return Wait::None;
+    }
+    case Phase::ScpProbeClose: {
+        int rc = libssh2_sftp_close_handle(fh_);
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return Wait::Libssh2;
+        fh_ = nullptr;
+        if (rc)
+            return fail_sftp(rc, "create", remote_tmp_);
+        phase_ = Phase::ScpSendOpen;
         return Wait::None;
     }
     case Phase::PutPump:
@@ -773,7 +787,7 @@ Channel::Wait Transfer::scp_send_step()
                 return Wait::Libssh2;
             open_in_flight_ = false;
             session_->release_open(this);
-            if (transport_error(e) || !session_->socket_alive())
+            if (!session_->socket_alive())
                 return fail_io(e, "starting scp", code());
             return fail_msg("send " + shown(cur_->remote) + ": " + libssh2_message(raw));
         }
@@ -782,6 +796,7 @@ Channel::Wait Transfer::scp_send_step()
         remote_tmp_made_ = true;
         file_left_ = cur_->size;
         scp_reply_.clear();
+        scp_eof_sent_ = false;
         phase_ = Phase::ScpSendPump;
         return Wait::None;
     }
@@ -834,9 +849,12 @@ Channel::Wait Transfer::scp_send_step()
                 return fail_io(n, "scp: sending the file", code());
             boff_ += size_t(n);
         }
-        int rc = libssh2_channel_send_eof(ch_);
-        if (rc == LIBSSH2_ERROR_EAGAIN)
-            return Wait::Libssh2;
+        if (!scp_eof_sent_) { // once: a second EOF is a protocol error
+            int rc = libssh2_channel_send_eof(ch_);
+            if (rc == LIBSSH2_ERROR_EAGAIN)
+                return Wait::Libssh2;
+            scp_eof_sent_ = true;
+        }
         for (int s = 0; s < 2; s++) {
             for (;;) {
                 char b[512];
@@ -966,7 +984,7 @@ Channel::Wait Transfer::scp_recv_step()
                 return Wait::Libssh2;
             open_in_flight_ = false;
             session_->release_open(this);
-            if (transport_error(e) || !session_->socket_alive())
+            if (!session_->socket_alive())
                 return fail_io(e, "starting scp", code());
             return fail_msg("receive " + shown(cur_->remote) + ": " + libssh2_message(raw));
         }
@@ -978,6 +996,7 @@ Channel::Wait Transfer::scp_recv_step()
         cur_->mtime = uint64_t(st.st_mtime);
         cur_->atime = uint64_t(st.st_atime);
         file_left_ = cur_->size;
+        scp_eof_sent_ = false;
         phase_ = Phase::ScpRecvPump;
         return Wait::None;
     }
@@ -1015,10 +1034,13 @@ Channel::Wait Transfer::scp_recv_step()
         phase_ = Phase::ScpRecvClose;
         return Wait::None;
     case Phase::ScpRecvClose: {
-        int rc = libssh2_channel_send_eof(ch_);
-        if (rc == LIBSSH2_ERROR_EAGAIN)
-            return Wait::Libssh2;
-        rc = libssh2_channel_close(ch_);
+        if (!scp_eof_sent_) {
+            int rc = libssh2_channel_send_eof(ch_);
+            if (rc == LIBSSH2_ERROR_EAGAIN)
+                return Wait::Libssh2;
+            scp_eof_sent_ = true;
+        }
+        int rc = libssh2_channel_close(ch_);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return Wait::Libssh2;
         if (libssh2_channel_free(ch_) == LIBSSH2_ERROR_EAGAIN)
@@ -1086,12 +1108,30 @@ Channel::Wait Transfer::link_step()
     }
     // OpenSSH's server takes the target first, then the link's path (the
     // reverse of the draft; libssh2 passes them in this order).
-    int rc = libssh2_sftp_symlink_ex(sftp_, cur_->target.data(), unsigned(cur_->target.size()),
-                                     const_cast<char *>(l.data()), unsigned(l.size()), LIBSSH2_SFTP_SYMLINK);
-    if (rc == LIBSSH2_ERROR_EAGAIN)
+    if (phase_ == Phase::LinkMake) {
+        int rc = libssh2_sftp_symlink_ex(sftp_, cur_->target.data(), unsigned(cur_->target.size()),
+                                         const_cast<char *>(l.data()), unsigned(l.size()), LIBSSH2_SFTP_SYMLINK);
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return Wait::Libssh2;
+        if (rc == 0)
+            return item_done();
+        if (rc != LIBSSH2_ERROR_SFTP_PROTOCOL)
+            return fail_sftp(rc, "symlink", l);
+        // Debian's libssh2 1.10 reported a failure for links the server had
+        // made (strace showed symlink() = 0 in sftp-server): the link is
+        // read back, and only a wrong or missing one is an error.
+        const char *c = sftp_cause(libssh2_sftp_last_error(sftp_));
+        link_err_ = "symlink " + shown(l) + ": " + (c ? c : "failed");
+        phase_ = Phase::LinkVerify;
+        return Wait::None;
+    }
+    char target[4096];
+    int n = libssh2_sftp_symlink_ex(sftp_, l.data(), unsigned(l.size()), target, sizeof target,
+                                    LIBSSH2_SFTP_READLINK);
+    if (n == LIBSSH2_ERROR_EAGAIN)
         return Wait::Libssh2;
-    if (rc)
-        return fail_sftp(rc, "symlink", l);
+    if (n < 0 || std::string(target, size_t(n)) != cur_->target)
+        return fail_msg(link_err_);
     return item_done();
 }
 

@@ -39,9 +39,9 @@ public:
 private:
     enum class Phase {
         Init, Plan, RootStat, ListOpen, ListRead, ListClose, ListResolve, MkdirStat, Mkdir, MkdirCheck,
-        Next, TargetStat, PutOpen, PutPump, PutDiagnose, PutSetstat, PutClose, ScpSendOpen, ScpSendPump,
+        Next, TargetStat, PutOpen, ScpProbeClose, PutPump, PutDiagnose, PutSetstat, PutClose, ScpSendOpen, ScpSendPump,
         ScpSendEnd, ScpSendClose, Rename, RenamePlain, RenameUnlink, GetOpen, GetPump, GetClose, ScpRecvOpen,
-        ScpRecvPump, ScpRecvClose, DirMake, DirCheck, LinkUnlink, LinkMake, Shutdown
+        ScpRecvPump, ScpRecvClose, DirMake, DirCheck, LinkUnlink, LinkMake, LinkVerify, Shutdown
     };
     struct PendingLink {
         XferItem item;
@@ -108,6 +108,8 @@ private:
     size_t boff_ = 0, bend_ = 0;
     uint64_t file_left_ = 0;          // scp: bytes of this file still to come
     std::string scp_reply_;           // scp: what the remote said after the data
+    bool scp_eof_sent_ = false;
+    std::string link_err_;            // a symlink error, checked against the result
     int steps_ = 0;                   // buffers moved in this step
     uint64_t done_ = 0, total_ = 0;
     Nanos t_start_ = 0, t_end_ = 0;
