@@ -27,6 +27,7 @@ install: build
 
 bench: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD) bench
+	$(MESON) compile -C $(BUILD) bench-xfer
 
 soak: deps $(BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --setup soak --suite soak --print-errorlogs
