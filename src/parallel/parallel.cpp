@@ -116,6 +116,19 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
     }, outs);
 }
 
+pssh_err Parallel::open_shells(const pssh_cmd_opts *opts, Output **outs)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    CommandSpec spec;
+    std::string why;
+    if (pssh_err rc = make_shell_spec(opts, spec, &why); rc != PSSH_OK) {
+        err_.set(rc, why);
+        return rc;
+    }
+    return launch([&](size_t i, Ref<Session> s) { return Exec::create(std::move(s), spec, this, i, pool_); }, outs);
+}
+
 pssh_err Parallel::launch(const MakeJob &make, Output **outs)
 {
     const size_t n = hosts_.size();
@@ -201,6 +214,52 @@ pssh_err Parallel::connect_auth()
     if (rc != PSSH_OK)
         return rc;
     return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+}
+
+// Lines go to every shell of the last run at once: queued on all of them,
+// then sent together.
+pssh_err Parallel::shell_run(const char *const *lines, size_t n, int timeout_ms)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    Ref<Parallel> self = Ref<Parallel>::share(this);
+    err_.clear();
+    std::vector<Ref<Output>> shells;
+    for (Ref<Output> &o : last_) {
+        if (!o->is_shell())
+            return PSSH_E_SHELL;
+        bool ok = true;
+        for (size_t k = 0; k < n && ok; k++) {
+            std::string l(lines[k]);
+            l.push_back('\n');
+            ok = o->queue_stdin(l.data(), l.size());
+        }
+        if (ok)
+            shells.push_back(o);
+        else if (!err_)
+            err_.set(PSSH_E_SHELL, o->session().settings().display + ": shell: its input is closed");
+    }
+    pssh_err rc = loop_->wait_until(
+        [&] {
+            for (const Ref<Output> &o : shells)
+                if (!o->stdin_flushed())
+                    return false;
+            return true;
+        },
+        deadline_after_ms(timeout_ms));
+    if (rc != PSSH_OK)
+        return rc;
+    return err_ ? err_.code : PSSH_OK;
+}
+
+pssh_err Parallel::join_shells(int timeout_ms, size_t *unfinished)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    for (Ref<Output> &o : last_)
+        if (o->is_shell())
+            o->queue_eof();
+    return join(timeout_ms, false, unfinished);
 }
 
 pssh_err Parallel::join(int timeout_ms, bool consume, size_t *unfinished)

@@ -46,6 +46,9 @@ public:
     // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise).
     pssh_err run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
                  Output **outs);
+    pssh_err open_shells(const pssh_cmd_opts *opts, Output **outs);
+    pssh_err shell_run(const char *const *lines, size_t n, int timeout_ms);
+    pssh_err join_shells(int timeout_ms, size_t *unfinished);
     // Transfers (copy_file, copy_remote_file, scp_send, scp_recv): one per
     // host, through the pool like commands. args: null, or nargs pairs, one
     // per host (PSSH_E_HOST_ARG otherwise). A get without args writes to

@@ -12,6 +12,7 @@ namespace pssh {
 
 struct CommandSpec {
     std::string command; // as sent to exec (sudo/shell already applied)
+    bool shell = false;  // an interactive shell: no command, lines go to its stdin
     bool use_pty = false;
     std::vector<std::string> env; // "NAME=value"
     int read_timeout_ms = 0;
@@ -28,6 +29,14 @@ public:
 
     pssh_err write_stdin(const void *buf, size_t len, int timeout_ms, size_t *written) override;
     pssh_err close_stdin(int timeout_ms) override;
+    pssh_err shell_run(const char *line, size_t len, int timeout_ms) override;
+    bool is_shell() const noexcept override { return spec_.shell; }
+    bool queue_stdin(const char *p, size_t n) override;
+    bool stdin_flushed() const noexcept override
+    {
+        return stdin_sent_ >= stdin_queued_ || write_err_ || finished();
+    }
+    void queue_eof() noexcept override;
 
 private:
     enum class Phase { Opening, Pty, Env, Exec };

@@ -456,6 +456,11 @@ pssh_err Output::write_stdin(const void *, size_t, int, size_t *written)
     return PSSH_E_STATE;
 }
 
+pssh_err Output::shell_run(const char *, size_t, int)
+{
+    return PSSH_E_SHELL;
+}
+
 pssh_err Output::close_stdin(int)
 {
     if (session_->loop().busy())

@@ -74,9 +74,20 @@ public:
     pssh_err wait_started();
     pssh_err read_line(pssh_stream s, const char **line, size_t *len, int timeout_ms);
     pssh_err read(pssh_stream s, void *buf, size_t cap, size_t *n, int timeout_ms);
-    // Only a command has a stdin: PSSH_E_STATE for other kinds.
+    // Only a command (or a shell) has a stdin: PSSH_E_STATE for other kinds.
     virtual pssh_err write_stdin(const void *buf, size_t len, int timeout_ms, size_t *written);
     virtual pssh_err close_stdin(int timeout_ms);
+    // A shell's next line (a newline is added): PSSH_E_SHELL when this is
+    // not a shell or its input is closed.
+    virtual pssh_err shell_run(const char *line, size_t len, int timeout_ms);
+    virtual bool is_shell() const noexcept { return false; }
+    // Appends to stdin without waiting; false once stdin is closed, the
+    // command stopped reading, or it is over (always for other kinds).
+    virtual bool queue_stdin(const char *, size_t) { return false; }
+    // Everything queued so far has been sent (or never will be).
+    virtual bool stdin_flushed() const noexcept { return true; }
+    // Queues EOF on stdin without waiting.
+    virtual void queue_eof() noexcept {}
     pssh_err wait(int timeout_ms, bool discard);
 
     int exit_code() const noexcept;
