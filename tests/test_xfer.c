@@ -111,6 +111,51 @@ Test(xfer, default_modes)
     pssh_client_unref(c);
 }
 
+/* preserve keeps modes and modification times (scp -p): of a file alone,
+ * and of every file and directory of a tree (a directory's time is set once
+ * its entries are written, which would change it), there and back; without
+ * preserve a copy gets the time of its writing. */
+static void preserve_times(int scp)
+{
+    char dir[2048]; /* xf_dir's buffer is reused by the xf_path calls below */
+    snprintf(dir, sizeof dir, "%s", xf_dir(scp ? "times-scp" : "times"));
+    xf_make_tree(dir, 0);
+    char tree[4096], one[4096];
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    snprintf(one, sizeof one, "%s/one.bin", dir);
+    xf_make_file(one, 70000, 12);
+    chmod(one, 0640);
+    xf_age_tree(tree);
+    xf_age_tree(one);
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
+    o.preserve = 1;
+    assert_ok(c, put(c, scp, one, xf_path(dir, "r/one.bin"), &o), "put a file");
+    assert_ok(c, get(c, scp, xf_path(dir, "r/one.bin"), xf_path(dir, "b/one.bin"), &o), "get a file");
+    cr_assert_null(xf_tree_diff_times(one, xf_path(dir, "r/one.bin"), 0), "%s put: %s", proto_name(scp),
+                   xf_tree_diff_times(one, xf_path(dir, "r/one.bin"), 0));
+    cr_assert_null(xf_tree_diff_times(one, xf_path(dir, "b/one.bin"), 0), "%s get: %s", proto_name(scp),
+                   xf_tree_diff_times(one, xf_path(dir, "b/one.bin"), 0));
+    o.recurse = 1;
+    assert_ok(c, put(c, scp, tree, xf_path(dir, "r/tree"), &o), "put a tree");
+    assert_ok(c, get(c, scp, xf_path(dir, "r/tree"), xf_path(dir, "b/tree"), &o), "get a tree");
+    const char *d = xf_tree_diff_times(tree, xf_path(dir, "r/tree"), 1);
+    cr_assert_null(d, "%s put tree: %s", proto_name(scp), d);
+    d = xf_tree_diff_times(tree, xf_path(dir, "b/tree"), 1);
+    cr_assert_null(d, "%s get tree: %s", proto_name(scp), d);
+    o.preserve = 0;
+    o.recurse = 0;
+    assert_ok(c, put(c, scp, one, xf_path(dir, "r/plain.bin"), &o), "put without preserve");
+    struct stat st;
+    cr_assert_eq(stat(xf_path(dir, "r/plain.bin"), &st), 0);
+    cr_assert(st.st_mtime > 1500000000, "a new copy has a new time");
+    cr_assert_eq(st.st_mode & 07777, 0644);
+    pssh_client_unref(c);
+}
+
+Test(xfer, sftp_preserve_modes_and_times) { preserve_times(0); }
+Test(xfer, scp_preserve_modes_and_times) { preserve_times(1); }
+
 /* A remote path ending in "/" gets the local name; a target that exists is
  * replaced whole. */
 Test(xfer, trailing_slash_and_replace)

@@ -374,7 +374,8 @@ PSSH_API pssh_err pssh_client_eagain_write(pssh_client *c, pssh_eagain_write_fn 
  * written under a temporary name (".pssh-...") in their own directory and
  * renamed over the target once complete, on either side
  * (posix-rename@openssh.com where the server has it), so a failed transfer
- * never leaves a truncated file under the target's name. Memory: one
+ * never leaves a truncated file under the target's name (its temporary is
+ * removed, but stays on a host whose connection was lost). Memory: one
  * 1 MiB buffer per transfer, plus about as much in flight in libssh2, plus
  * the list of a tree's entries. SCP carries the file data over
  * "scp -t"/"scp -f" and, as parallel-ssh does, uses SFTP for the rest

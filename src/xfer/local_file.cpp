@@ -138,7 +138,10 @@ std::string local_mkdir_p(const std::string &dir, mode_t mode)
     return "";
 }
 
-std::string LocalWriter::open(const std::string &final_path)
+// Without keep the kernel gives the temporary 0644 less the umask, as a new
+// file gets (the umask is never changed, even for a moment: it is the whole
+// process's); with keep it is 0600 until commit gives it its mode.
+std::string LocalWriter::open(const std::string &final_path, bool keep)
 {
     abandon();
     struct stat st;
@@ -147,7 +150,7 @@ std::string LocalWriter::open(const std::string &final_path)
     final_ = final_path;
     for (int tries = 0; tries < 8; tries++) {
         tmp_ = temp_name_near(final_path);
-        fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, keep ? 0600 : 0644);
         if (fd_ >= 0 || errno != EEXIST)
             break;
     }
@@ -173,13 +176,9 @@ std::string LocalWriter::write(const char *buf, size_t len)
 
 std::string LocalWriter::commit(bool keep, uint32_t mode, uint64_t mtime, uint64_t atime)
 {
-    // Without keep: 0644 less the umask, as a new file would get.
-    mode_t um = umask(022);
-    umask(um);
-    mode_t m = keep ? mode_t(mode & 07777) : mode_t(0644 & ~um);
-    if (fchmod(fd_, m) != 0)
-        return why("cannot set the mode of", final_, errno);
     if (keep) {
+        if (fchmod(fd_, mode_t(mode & 07777)) != 0)
+            return why("cannot set the mode of", final_, errno);
         timespec ts[2] = {{time_t(atime), 0}, {time_t(mtime), 0}};
         if (futimens(fd_, ts) != 0)
             return why("cannot set the times of", final_, errno);

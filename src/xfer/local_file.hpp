@@ -47,8 +47,8 @@ public:
     LocalWriter &operator=(const LocalWriter &) = delete;
     ~LocalWriter() { abandon(); }
 
-    // "" or the reason.
-    std::string open(const std::string &final_path);
+    // keep: the mode and times are set by commit(). "" or the reason.
+    std::string open(const std::string &final_path, bool keep);
     // Writes all of buf; "" or the reason.
     std::string write(const char *buf, size_t len);
     // Mode and times (when keep), then rename into place; "" or the reason.

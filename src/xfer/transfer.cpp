@@ -317,6 +317,8 @@ Channel::Wait Transfer::run_phase()
     case Phase::DirMake:
     case Phase::DirCheck:
         return dir_step();
+    case Phase::DirAttrs:
+        return dir_attrs_step();
     case Phase::LinkUnlink:
     case Phase::LinkMake:
     case Phase::LinkVerify:
@@ -536,12 +538,12 @@ Channel::Wait Transfer::mkdir_step()
 Channel::Wait Transfer::next_item()
 {
     if (next_ >= items_.size()) {
-        t_end_ = now_ns();
-        progress();
-        if (finished())
+        if (spec_.preserve) {
+            attrs_left_ = items_.size();
+            phase_ = Phase::DirAttrs;
             return Wait::None;
-        phase_ = Phase::Shutdown;
-        return Wait::None;
+        }
+        return items_over();
     }
     cur_ = &items_[next_++];
     switch (cur_->kind) {
@@ -557,12 +559,22 @@ Channel::Wait Transfer::next_item()
         if (spec_.put) {
             phase_ = Phase::TargetStat;
         } else {
-            if (std::string why = writer_.open(cur_->local); !why.empty())
+            if (std::string why = writer_.open(cur_->local, spec_.preserve); !why.empty())
                 return fail_local(why);
             phase_ = spec_.scp ? Phase::ScpRecvOpen : Phase::GetOpen;
         }
         break;
     }
+    return Wait::None;
+}
+
+Channel::Wait Transfer::items_over()
+{
+    t_end_ = now_ns();
+    progress();
+    if (finished())
+        return Wait::None;
+    phase_ = Phase::Shutdown;
     return Wait::None;
 }
 
@@ -1057,14 +1069,14 @@ Channel::Wait Transfer::scp_recv_step()
 
 // ---- directories and links ----
 
+// A directory is made writable by its owner while it is filled; with
+// preserve, its own mode and times are set once the tree is over.
 Channel::Wait Transfer::dir_step()
 {
-    uint32_t mode = spec_.preserve ? cur_->mode & 07777 : 0755;
+    uint32_t mode = spec_.preserve ? (cur_->mode & 07777) | 0700 : 0755;
     if (!spec_.put) {
         if (std::string why = local_mkdir_p(cur_->local, mode_t(mode)); !why.empty())
             return fail_local(why);
-        if (spec_.preserve)
-            chmod(cur_->local.c_str(), mode_t(mode));
         return item_done();
     }
     const std::string &d = cur_->remote;
@@ -1088,6 +1100,36 @@ Channel::Wait Transfer::dir_step()
     if (rc || !is_dir(a))
         return fail_msg(mk_err_);
     return item_done();
+}
+
+// preserve: every directory gets its source's mode and times, deepest
+// first (items_ lists a directory before its entries), after its entries
+// were written (which changed its time).
+Channel::Wait Transfer::dir_attrs_step()
+{
+    for (; attrs_left_ > 0; attrs_left_--) {
+        const XferItem &d = items_[attrs_left_ - 1];
+        if (d.kind != XferItem::Kind::Dir)
+            continue;
+        if (!spec_.put) {
+            timespec ts[2] = {{time_t(d.atime), 0}, {time_t(d.mtime), 0}};
+            if (chmod(d.local.c_str(), mode_t(d.mode & 07777)) != 0 ||
+                utimensat(AT_FDCWD, d.local.c_str(), ts, 0) != 0)
+                return fail_local("cannot set the mode and times of " + d.local + ": " + strerror(errno));
+            continue;
+        }
+        LIBSSH2_SFTP_ATTRIBUTES a = {};
+        a.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS | LIBSSH2_SFTP_ATTR_ACMODTIME;
+        a.permissions = d.mode & 07777;
+        a.mtime = (unsigned long)d.mtime;
+        a.atime = (unsigned long)d.atime;
+        int rc = libssh2_sftp_stat_ex(sftp_, d.remote.data(), unsigned(d.remote.size()), LIBSSH2_SFTP_SETSTAT, &a);
+        if (rc == LIBSSH2_ERROR_EAGAIN)
+            return Wait::Libssh2;
+        if (rc)
+            return fail_sftp(rc, "setstat", d.remote);
+    }
+    return items_over();
 }
 
 Channel::Wait Transfer::link_step()

@@ -41,7 +41,7 @@ private:
         Init, Plan, RootStat, ListOpen, ListRead, ListClose, ListResolve, MkdirStat, Mkdir, MkdirCheck,
         Next, TargetStat, PutOpen, ScpProbeClose, PutPump, PutDiagnose, PutSetstat, PutClose, ScpSendOpen, ScpSendPump,
         ScpSendEnd, ScpSendClose, Rename, RenamePlain, RenameUnlink, GetOpen, GetPump, GetClose, ScpRecvOpen,
-        ScpRecvPump, ScpRecvClose, DirMake, DirCheck, LinkUnlink, LinkMake, LinkVerify, Shutdown
+        ScpRecvPump, ScpRecvClose, DirMake, DirCheck, DirAttrs, LinkUnlink, LinkMake, LinkVerify, Shutdown
     };
     struct PendingLink {
         XferItem item;
@@ -68,6 +68,8 @@ private:
     Wait get_step();
     Wait scp_recv_step();
     Wait dir_step();
+    Wait dir_attrs_step();
+    Wait items_over();
     Wait link_step();
     Wait item_done();
 
@@ -89,6 +91,7 @@ private:
     bool open_in_flight_ = false;        // sftp_init, scp_send64 or scp_recv2 not done
     std::vector<XferItem> items_;
     size_t next_ = 0;
+    size_t attrs_left_ = 0;           // preserve: directories still to get their mode and times
     XferItem *cur_ = nullptr;
     std::deque<size_t> dirs_to_list_; // get: items_ indexes of directories
     std::vector<XferItem> links_;     // get: links met while listing, resolved after
