@@ -7,6 +7,11 @@ hosts this test starts (tools/pssh-fleet) and stops by pid.
 import hashlib
 import json
 import os
+import pty
+import select
+import socket
+import threading
+import time
 import shutil
 import stat
 import subprocess
@@ -129,6 +134,110 @@ class Copy(unittest.TestCase):
         self.assertEqual(h.returncode, 0)
         for opt in ("--recursive", "--preserve", "--scp", "--copy-links", "--json", "--command-timeout"):
             self.assertIn(opt, h.stdout)
+
+
+class StallProxy:
+    """A TCP proxy to one fleet host that passes the server's first `after`
+    bytes, then stops reading from the server (the host stalls, the
+    connection stays up). Stopped by close(); its threads end with it."""
+
+    def __init__(self, port, after):
+        self.up = ("127.0.0.1", port)
+        self.after = after
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(4)
+        self.port = self.ls.getsockname()[1]
+        self.stop = threading.Event()
+        self.socks = [self.ls]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            u = socket.create_connection(self.up, timeout=10)
+            self.socks += [c, u]
+            threading.Thread(target=self.pump, args=(c, u, None), daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c, self.after), daemon=True).start()
+
+    def pump(self, src, dst, limit):
+        moved = 0
+        while not self.stop.is_set() and (limit is None or moved < limit):
+            try:
+                b = src.recv(min(65536, limit - moved) if limit is not None else 65536)
+                if not b:
+                    break
+                dst.sendall(b)
+            except OSError:
+                break
+            moved += len(b)
+        self.stop.wait(120)  # stalled: hold the connection open
+
+    def close(self):
+        self.stop.set()
+        for s in self.socks:
+            s.close()
+
+
+class Timeouts(unittest.TestCase):
+    def test_command_timeout_bounds_each_hosts_transfer(self):
+        d = scratch("timeout")
+        src = os.path.join(d, "big.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(20 << 20))
+        proxy = StallProxy(int(F["FLEET_PORT"]), 2 << 20)
+        try:
+            t0 = time.monotonic()
+            r = run(SLURP, "-H", "%s,127.0.0.1:%d" % (hosts()[0], proxy.port),
+                    "--strict-host-key-checking", "no", "-T", "1.5", src, d + "/out", timeout=60)
+            took = time.monotonic() - t0
+        finally:
+            proxy.close()
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 2, err)
+        self.assertIn("[PSSH_E_TIMEOUT]", err)
+        self.assertIn("127.0.0.1:%d" % proxy.port, err)
+        self.assertGreaterEqual(took, 1.5)
+        self.assertEqual(sha(os.path.join(d, "out", hosts()[0], "big.bin")), sha(src), "the other host finished")
+        stalled = os.path.join(d, "out", "127.0.0.1:%d" % proxy.port)
+        self.assertEqual(os.listdir(stalled) if os.path.isdir(stalled) else [], [],
+                         "nothing under the stalled host's folder, not even a temporary")
+
+
+class Tty(unittest.TestCase):
+    def test_progress_line_on_a_tty(self):
+        d = scratch("tty")
+        src = os.path.join(d, "data.bin")
+        with open(src, "wb") as f:
+            f.write(os.urandom(8 << 20))
+        master, slave = pty.openpty()
+        p = subprocess.Popen([COPY, *conn(), "-h", F["FLEET_HOSTS"], src, d + "/remote/"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        got = b""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 1)
+            if ready:
+                try:
+                    b = os.read(master, 65536)
+                except OSError:  # the tty closed: the tool is gone
+                    break
+                if not b:
+                    break
+                got += b
+            elif p.poll() is not None:
+                break
+        os.close(master)
+        self.assertEqual(p.wait(timeout=60), 0, got)
+        text = got.decode(errors="replace")
+        # The live line: redrawn in place, with bytes and rate; then the summary.
+        self.assertRegex(text, r"\r\x1b\[K\[\d+/%d done, 0 failed\] [\d.]+ MiB, [\d.]+ MiB/s" % N)
+        self.assertIn("[%d/%d done, 0 failed] %.1f MiB" % (N, N, 8 * N), text)
+        self.assertIn("%d ok, 0 failed; %.1f MiB moved" % (N, 8 * N), text)
 
 
 class Slurp(unittest.TestCase):

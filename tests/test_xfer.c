@@ -91,11 +91,15 @@ static void tree_round_trip(int scp, int copy_links)
 Test(xfer, sftp_tree_round_trip) { tree_round_trip(0, 0); }
 Test(xfer, sftp_tree_round_trip_links_as_links) { tree_round_trip(0, 1); }
 Test(xfer, scp_tree_round_trip) { tree_round_trip(1, 0); }
+Test(xfer, scp_tree_round_trip_links_as_links) { tree_round_trip(1, 1); }
 
-/* Without preserve: new files 0644, directories 0755 (parallel-ssh). */
+/* Without preserve: new files 0644, directories 0755 (parallel-ssh); a
+ * file got without preserve is 0644 less the umask, like a new file. */
 Test(xfer, default_modes)
 {
-    const char *dir = xf_dir("modes");
+    umask(027);
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s", xf_dir("modes"));
     xf_make_tree(dir, 0);
     pssh_client *c = fleet_client(NULL, 1);
     pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
@@ -108,6 +112,10 @@ Test(xfer, default_modes)
     cr_assert_eq(st.st_mode & 07777, 0644);
     cr_assert_eq(stat(xf_path(mid, "sub dir"), &st), 0);
     cr_assert_eq(st.st_mode & 07777, 0755);
+    assert_ok(c, pssh_client_copy_remote_file(c, xf_path(mid, "with space.txt"), xf_path(dir, "got.txt"), NULL, NULL),
+              "get");
+    cr_assert_eq(stat(xf_path(dir, "got.txt"), &st), 0);
+    cr_assert_eq(st.st_mode & 07777, 0640, "mode %o", st.st_mode & 07777);
     pssh_client_unref(c);
 }
 
