@@ -439,3 +439,52 @@ static void timeouts(int scp)
 
 Test(copy_parallel, sftp_timeouts) { timeouts(0); }
 Test(copy_parallel, scp_timeouts) { timeouts(1); }
+
+/* 100 MiB to 20 hosts and back, byte for byte (its own suite, `big`: 2 GiB
+ * each way per protocol is too much for the fast set on a shared 2-core
+ * machine). */
+TestSuite(copy_parallel_big, .timeout = 900);
+
+static void big_round_trip(int scp)
+{
+    char dir[2048], src[4096];
+    snprintf(dir, sizeof dir, "%s", xf_dir(scp ? "pbig-scp" : "pbig"));
+    snprintf(src, sizeof src, "%s/src.bin", dir);
+    xf_make_file(src, 100u << 20, 16);
+    static char remote[N][4096], back[N][4096];
+    pssh_copy_arg args[N];
+    for (int i = 0; i < N; i++) {
+        snprintf(remote[i], sizeof remote[i], "%s/host%d/dst.bin", dir, i);
+        snprintf(back[i], sizeof back[i], "%s/back%d.bin", dir, i);
+        args[i].local = src;
+        args[i].remote = remote[i];
+    }
+    pssh_parallel *p = fleet_parallel(N);
+    pssh_output *outs[N];
+    pssh_err rc = scp ? pssh_parallel_scp_send(p, NULL, NULL, args, N, NULL, outs)
+                      : pssh_parallel_copy_file(p, NULL, NULL, args, N, NULL, outs);
+    cr_assert_eq(rc, PSSH_OK, "%s", pssh_parallel_error_message(p));
+    size_t left = 0;
+    cr_assert_eq(pssh_parallel_join(p, (int)within(600000), 0, &left), PSSH_OK, "%zu unfinished", left);
+    assert_all_ok(outs, N);
+    unref_all(outs, N);
+    for (int i = 0; i < N; i++) {
+        cr_assert(xf_same_file(remote[i], src), "put to host %d", i);
+        args[i].local = back[i];
+    }
+    rc = scp ? pssh_parallel_scp_recv(p, NULL, NULL, NULL, args, N, NULL, outs)
+             : pssh_parallel_copy_remote_file(p, NULL, NULL, NULL, args, N, NULL, outs);
+    cr_assert_eq(rc, PSSH_OK, "%s", pssh_parallel_error_message(p));
+    cr_assert_eq(pssh_parallel_join(p, (int)within(600000), 0, &left), PSSH_OK, "%zu unfinished", left);
+    assert_all_ok(outs, N);
+    unref_all(outs, N);
+    for (int i = 0; i < N; i++) {
+        cr_assert(xf_same_file(back[i], src), "get from host %d", i);
+        unlink(remote[i]);
+        unlink(back[i]);
+    }
+    pssh_parallel_unref(p);
+}
+
+Test(copy_parallel_big, sftp_100_mib) { big_round_trip(0); }
+Test(copy_parallel_big, scp_100_mib) { big_round_trip(1); }
