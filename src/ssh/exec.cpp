@@ -200,6 +200,8 @@ pssh_err Exec::write_stdin(const void *buf, size_t len, int timeout_ms, size_t *
         return PSSH_E_STATE;
     if (fail_)
         return fail_.code;
+    if (stdin_sent_ < base + len && finished())
+        return PSSH_E_STATE; // the command ended before taking it all
     return rc;
 }
 
