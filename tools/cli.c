@@ -1,10 +1,13 @@
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 const char cli_conn_help[] =
@@ -35,6 +38,21 @@ void cli_usage_error(const char *prog, const char *fmt, ...)
     fprintf(stderr, "\nTry '%s --help'.\n", prog);
     va_end(ap);
     exit(CLI_USAGE);
+}
+
+void cli_option_error(const char *prog, int opt, char *const *argv)
+{
+    const char *word = argv[optind - 1];
+    char name[64];
+    if (word[0] == '-' && word[1] == '-')
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(word, "="), word);
+    else if (optopt > ' ' && optopt < 127)
+        snprintf(name, sizeof name, "-%c", optopt);
+    else
+        snprintf(name, sizeof name, "%s", word);
+    if (opt == ':')
+        cli_usage_error(prog, "option '%s' needs an argument", name);
+    cli_usage_error(prog, "unknown option '%s'", name);
 }
 
 static void out_of_memory(void)
@@ -90,38 +108,161 @@ void cli_init(cli_conn *c, const char *prog)
     c->agent = c->timeout_ms = c->retries = c->retry_delay_ms = c->policy = -1;
 }
 
-static void add_hosts(cli_conn *c, const char *arg)
+/* ---- Host lists (-H, -h): every host is checked here, and a message shows
+ * a bad host escaped and cut, whatever bytes it holds. ---- */
+
+enum { HOST_SHOWN = 60 }; /* characters of a bad host shown in a message */
+
+/* s[0..len) as printable ASCII: other bytes as \xNN, cut after HOST_SHOWN
+ * characters with "..." and the length. */
+static void shown(const char *s, size_t len, char *out, size_t cap)
 {
-    char *copy = strdup(arg), *save = NULL;
-    for (char *h = strtok_r(copy, ",", &save); h; h = strtok_r(NULL, ",", &save)) {
-        while (*h == ' ')
-            h++;
-        char why[256];
-        if (pssh_host_check(h, why, sizeof why) != PSSH_OK)
-            cli_usage_error(c->prog, "malformed host '%s': %s", h, why);
-        cli_list_add(&c->hosts, h);
+    size_t o = 0, k;
+    for (k = 0; k < len && k < HOST_SHOWN && o + 8 < cap; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c >= ' ' && c < 0x7f && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
     }
+    out[o] = 0;
+    if (k < len)
+        snprintf(out + o, cap - o, "... (%zu bytes)", len);
+}
+
+/* Why h[0..len) is no host (0 when it is one): what the library checks,
+ * and before it what it would report less clearly. */
+static int host_problem(const char *h, size_t len, char *why, size_t cap)
+{
+    for (size_t k = 0; k < len; k++) {
+        unsigned char c = (unsigned char)h[k];
+        if (c == 0)
+            return snprintf(why, cap, "a NUL byte in a host"), 1;
+        if (c < ' ' || c == 0x7f)
+            return snprintf(why, cap, "a control character (\\x%02x) in a host", c), 1;
+        if (c >= 0x80)
+            return snprintf(why, cap, "a byte that is not ASCII (\\x%02x) in a host", c), 1;
+    }
+    const char *at = memrchr(h, '@', len);
+    const char *name = at ? at + 1 : h;
+    size_t nlen = len - (size_t)(name - h);
+    if (nlen && name[0] != '[') {
+        const char *colon = memchr(name, ':', nlen);
+        if (colon && memchr(colon + 1, ':', nlen - (size_t)(colon + 1 - name))) {
+            /* Two colons or more: an IPv6 address, which takes no port. */
+            char addr[INET6_ADDRSTRLEN + 64];
+            unsigned char bin[16];
+            const char *zone = memchr(name, '%', nlen);
+            size_t alen = zone ? (size_t)(zone - name) : nlen;
+            snprintf(addr, sizeof addr, "%.*s", (int)(alen < sizeof addr ? alen : sizeof addr - 1), name);
+            if (alen >= sizeof addr || inet_pton(AF_INET6, addr, bin) != 1)
+                return snprintf(why, cap, "more than one ':' but not an IPv6 address (a port goes after "
+                                          "one ':'; an IPv6 address with a port goes in brackets: [ADDR]:PORT)"),
+                       1;
+            nlen = 0; /* an address: no name to measure */
+        } else if (colon) {
+            nlen = (size_t)(colon - name);
+        }
+    }
+    if (nlen > 253)
+        return snprintf(why, cap, "host name too long: %zu characters (at most 253)", nlen), 1;
+    for (size_t k = 0, label = 0; k <= nlen; k++) {
+        if (k == nlen || name[k] == '.') {
+            if (k - label > 63)
+                return snprintf(why, cap, "label too long in host name: %zu characters (at most 63)", k - label), 1;
+            label = k + 1;
+        }
+    }
+    char copy[1024];
+    if (len >= sizeof copy)
+        return snprintf(why, cap, "too long for a host: %zu characters", len), 1;
+    memcpy(copy, h, len);
+    copy[len] = 0;
+    return pssh_host_check(copy, why, cap) != PSSH_OK;
+}
+
+static void add_host(cli_conn *c, const char *h, size_t len, const char *file, unsigned line)
+{
+    char why[512], show[HOST_SHOWN * 4 + 64];
+    if (host_problem(h, len, why, sizeof why)) {
+        shown(h, len, show, sizeof show);
+        if (file)
+            cli_usage_error(c->prog, "%s:%u: host '%s': %s", file, line, show, why);
+        cli_usage_error(c->prog, "malformed host '%s': %s", show, why);
+    }
+    char *copy = strndup(h, len);
+    if (!copy)
+        out_of_memory();
+    cli_list_add(&c->hosts, copy);
     free(copy);
 }
 
-static int add_file_host(const char *host, unsigned line, void *ud)
+/* -H: a host, or a comma-separated list of them. */
+static void add_hosts_arg(cli_conn *c, const char *arg)
 {
-    (void)line;
-    cli_list_add(&((cli_conn *)ud)->hosts, host);
-    return 0;
+    for (const char *p = arg;; p++) {
+        size_t len = strcspn(p, ",");
+        const char *h = p;
+        while (len && (*h == ' ' || *h == '\t'))
+            h++, len--;
+        while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+            len--;
+        if (len)
+            add_host(c, h, len, NULL, 0);
+        p += strcspn(p, ",");
+        if (!*p)
+            break;
+    }
 }
+
+/* -h: one host per line, '#' comments, blank lines; "-" is stdin. The
+ * format of pssh_hosts_read_file(3), read here so that a bad line is
+ * reported with every byte it holds. */
+static void add_hosts_file(cli_conn *c, const char *path)
+{
+    int is_stdin = !strcmp(path, "-");
+    const char *name = is_stdin ? "<stdin>" : path;
+    FILE *f = is_stdin ? stdin : fopen(path, "re");
+    if (!f)
+        cli_usage_error(c->prog, "%s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned line = 0;
+    errno = 0;
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        line++;
+        size_t len = (size_t)n;
+        const char *hash = memchr(buf, '#', len);
+        if (hash)
+            len = (size_t)(hash - buf);
+        size_t b = 0;
+        while (b < len && strchr(" \t\r\n", buf[b]) && buf[b])
+            b++;
+        while (len > b && strchr(" \t\r\n", buf[len - 1]) && buf[len - 1])
+            len--;
+        if (len > b)
+            add_host(c, buf + b, len - b, name, line);
+    }
+    int err = ferror(f) ? errno : 0;
+    free(buf);
+    if (!is_stdin)
+        fclose(f);
+    if (err)
+        cli_usage_error(c->prog, "%s: %s", name, strerror(err));
+}
+
+/* ---- end of host lists ---- */
 
 int cli_conn_option(cli_conn *c, int opt, const char *arg)
 {
-    char why[512];
     int ms;
     switch (opt) {
     case 'H':
-        add_hosts(c, arg);
+        add_hosts_arg(c, arg);
         return 1;
     case 'h':
-        if (pssh_hosts_read_file(arg, add_file_host, c, why, sizeof why) != PSSH_OK)
-            cli_usage_error(c->prog, "%s", why);
+        add_hosts_file(c, arg);
         return 1;
     case 'l':
         if (!*arg)
@@ -185,6 +326,22 @@ void cli_conn_check(cli_conn *c)
     for (size_t i = 0; i < c->identities.n; i++)
         if (access(c->identities.v[i], R_OK) != 0)
             cli_usage_error(c->prog, "identity file %s: %s", c->identities.v[i], strerror(errno));
+    /* A key that cannot be used is skipped, with one warning, as ssh does:
+     * configured, it would fail every host. */
+    c->identities_given = c->identities.n > 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < c->identities.n; i++) {
+        char why[512];
+        pssh_err rc = pssh_key_check(c->identities.v[i], NULL, why, sizeof why);
+        if (rc == PSSH_OK) {
+            c->identities.v[kept++] = c->identities.v[i];
+            continue;
+        }
+        fprintf(stderr, "%s: warning: skipping identity %s [%s]\n", c->prog, why, pssh_err_name(rc));
+        cli_list_add(&c->skipped_keys, why);
+        free(c->identities.v[i]);
+    }
+    c->identities.n = kept;
     if (c->password_env && !getenv(c->password_env))
         cli_usage_error(c->prog, "--password-env %s: the variable is not set", c->password_env);
 }
@@ -206,6 +363,8 @@ pssh_config *cli_make_config(const cli_conn *c)
         else
             pssh_config_add_identity_file(cfg, c->identities.v[i]);
     }
+    if (c->identities_given) /* -i, even if every key was skipped: no default identities */
+        pssh_config_set_default_identities(cfg, 0);
     if (c->password_env)
         pssh_config_set_password(cfg, getenv(c->password_env));
     if (c->agent >= 0)
@@ -222,12 +381,45 @@ pssh_config *cli_make_config(const cli_conn *c)
     return cfg;
 }
 
+void cli_skipped_keys_note(const cli_conn *c, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < c->skipped_keys.n && o + 1 < cap; i++)
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? "; " : " (unusable identities skipped: ",
+                              c->skipped_keys.v[i]);
+    if (c->skipped_keys.n && o + 1 < cap)
+        snprintf(out + o, cap - o, ")");
+}
+
+size_t cli_raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    if (rl.rlim_cur != rl.rlim_max) {
+        struct rlimit want = rl;
+        want.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+            rl = want;
+        else if (rl.rlim_cur < 1048576) { /* an unlimited hard limit the kernel caps (nr_open) */
+            want.rlim_cur = 1048576;
+            if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+                rl = want;
+        }
+    }
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)rl.rlim_cur;
+}
+
 void cli_free(cli_conn *c)
 {
     for (size_t i = 0; i < c->hosts.n; i++)
         free(c->hosts.v[i]);
     for (size_t i = 0; i < c->identities.n; i++)
         free(c->identities.v[i]);
+    for (size_t i = 0; i < c->skipped_keys.n; i++)
+        free(c->skipped_keys.v[i]);
     free(c->hosts.v);
     free(c->identities.v);
+    free(c->skipped_keys.v);
 }

@@ -20,7 +20,9 @@ typedef struct {
     cli_list hosts;
     const char *user;
     int port;                 /* 0: unset */
-    cli_list identities;
+    cli_list identities;      /* after cli_conn_check: the usable ones */
+    cli_list skipped_keys;    /* why each unusable -i key was skipped */
+    int identities_given;
     const char *password_env;
     int agent;                /* -1 unset, 0, 1 */
     size_t fanout;            /* 0: default */
@@ -44,6 +46,8 @@ enum {
     CLI_OPT_TOOL_BASE = 1100 /* tools number their own options from here */
 };
 
+/* getopt strings start with "+:" (stop at the command; ':' for a missing
+ * argument, see cli_option_error). */
 #define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:"
 #define CLI_CONN_LONGOPTS                                                                          \
     {"host", required_argument, 0, 'H'}, {"hosts", required_argument, 0, 'h'},                     \
@@ -66,13 +70,22 @@ void cli_init(cli_conn *c, const char *prog);
  * with CLI_USAGE after a message. */
 int cli_conn_option(cli_conn *c, int opt, const char *arg);
 /* After parsing: hosts given, identity files readable, password present.
- * Exits CLI_USAGE with a message otherwise. */
+ * Exits CLI_USAGE with a message otherwise. A key that is readable but
+ * unusable (not a key, encrypted) is dropped with one warning on stderr. */
 void cli_conn_check(cli_conn *c);
+/* " (unusable identities skipped: WHY; WHY)", or "" when none was: for the
+ * message of a host whose authentication failed. */
+void cli_skipped_keys_note(const cli_conn *c, char *out, size_t cap);
+/* Raises the soft limit of open descriptors to the hard one, as most
+ * servers do; returns the soft limit in force. */
+size_t cli_raise_nofile(void);
 /* The config for these options (exits on out of memory). */
 pssh_config *cli_make_config(const cli_conn *c);
 void cli_free(cli_conn *c);
 
 void cli_usage_error(const char *prog, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
+/* getopt_long returned ':' (missing argument) or '?' (unknown option). */
+void cli_option_error(const char *prog, int opt, char *const *argv) __attribute__((noreturn));
 void cli_list_add(cli_list *l, const char *s);
 /* Seconds as "12", "0.5" -> milliseconds; -1 when malformed. */
 int cli_seconds_ms(const char *s);

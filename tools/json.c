@@ -1,5 +1,6 @@
 #include "json.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
@@ -38,43 +39,50 @@ static size_t utf8_len(const unsigned char *s, size_t left)
     return n;
 }
 
-void json_string(FILE *f, const char *s, size_t len)
+/* Bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static int plain(unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
+void json_string(outbuf *b, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
+    ob_put(b, "\"", 1);
+    size_t run = 0; /* start of the bytes not written yet, all plain or valid UTF-8 */
     for (size_t i = 0; i < len;) {
         unsigned char c = p[i];
-        size_t n = utf8_len(p + i, len - i);
-        if (n == 0) {
-            fprintf(f, "\\udc%02x", c);
+        if (plain(c)) {
             i++;
             continue;
         }
+        size_t n = c >= 0x80 ? utf8_len(p + i, len - i) : 1;
         if (n > 1) {
-            fwrite(p + i, 1, n, f);
-        } else if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-        } else if (c == '\n') {
-            fputs("\\n", f);
-        } else if (c == '\r') {
-            fputs("\\r", f);
-        } else if (c == '\t') {
-            fputs("\\t", f);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
+            i += n;
+            continue;
         }
-        i += n;
+        ob_put(b, p + run, i - run);
+        char esc[8];
+        if (n == 0)
+            snprintf(esc, sizeof esc, "\\udc%02x", c);
+        else if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c == '\n')
+            snprintf(esc, sizeof esc, "\\n");
+        else if (c == '\r')
+            snprintf(esc, sizeof esc, "\\r");
+        else if (c == '\t')
+            snprintf(esc, sizeof esc, "\\t");
+        else
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+        ob_puts(b, esc);
+        run = ++i;
     }
-    fputc('"', f);
+    ob_put(b, p + run, len - run);
+    ob_put(b, "\"", 1);
 }
 
-void json_cstr(FILE *f, const char *s)
+void json_cstr(outbuf *b, const char *s)
 {
     if (s)
-        json_string(f, s, strlen(s));
+        json_string(b, s, strlen(s));
     else
-        fputs("null", f);
+        ob_puts(b, "null");
 }

@@ -6,11 +6,12 @@
 #ifndef PSSH_TOOLS_JSON_H
 #define PSSH_TOOLS_JSON_H
 
-#include <stddef.h>
-#include <stdio.h>
+#include "outbuf.h"
 
-void json_string(FILE *f, const char *s, size_t len);
+#include <stddef.h>
+
+void json_string(outbuf *b, const char *s, size_t len);
 /* A NUL-terminated string, or null when s is NULL. */
-void json_cstr(FILE *f, const char *s);
+void json_cstr(outbuf *b, const char *s);
 
 #endif

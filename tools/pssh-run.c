@@ -1,48 +1,40 @@
 /* pssh-run: run a command on many hosts at once. A thin program over the
- * public libpssh API: everything it does, a C caller can do. */
+ * public libpssh API: everything it does, a C caller can do.
+ *
+ * The run is started without waiting (pssh_parallel_start_command) and
+ * driven by our own loop of 100 ms joins, so output streams from the first
+ * byte and a signal is seen within 100 ms. Lines go into one buffer per
+ * standard stream, written out when full and at every tick. */
 #include "cli.h"
 #include "json.h"
+#include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-enum mode { MODE_INLINE, MODE_GROUP, MODE_JSON };
 enum {
     OPT_INLINE = CLI_OPT_TOOL_BASE,
     OPT_GROUP,
     OPT_JSON,
+    OPT_JSON_STREAM,
     OPT_PROGRESS,
     OPT_NO_PROGRESS,
 };
 
-typedef struct {
-    char *data;
-    size_t len, cap;
-} buf;
-
-typedef struct {
-    buf out, err;         /* kept for --group (stdout) and --json (both) */
-    FILE *out_file, *err_file;
-    int done;
-} host_state;
-
-typedef struct {
-    cli_conn conn;
-    enum mode mode;
-    const char *outdir, *errdir;
-    int quiet;
-    int progress; /* summary at the end; -1: when stderr is a tty */
-    int live;     /* the progress line itself: only on a tty */
-    char *command;
-    host_state *hosts;
-    size_t n, finished, failed, nonzero;
-    double last_progress;
-} run_state;
+enum {
+    OUT_BUF = 1 << 20,  /* standard output: large writes, few of them */
+    ERR_BUF = 64 << 10, /* standard error */
+    PIPE_SIZE = 1 << 20,
+    TICK_MS = 100,
+    EXIT_FILES = 73,  /* EX_CANTCREAT */
+    EXIT_OUTPUT = 74, /* EX_IOERR */
+};
 
 static const char *prog = "pssh-run";
 
@@ -53,244 +45,156 @@ static void usage(void)
            "Output:\n"
            "      --inline                   'host: line' as lines arrive (default); stderr to stderr\n"
            "      --group                    identical stdout printed once with its host list\n"
-           "      --json                     one JSON object per host per line (see pssh-run(1))\n"
+           "      --json                     one JSON object per host, as each finishes (see pssh-run(1))\n"
+           "      --json-stream              one JSON object per output line, then one per host's end\n"
            "  -o, --outdir DIR               also write each host's stdout to DIR/HOST\n"
            "  -e, --errdir DIR               also write each host's stderr to DIR/HOST\n"
            "  -q, --quiet                    no output but errors (files still written)\n"
            "      --progress / --no-progress progress line and summary on stderr (default: on a tty)\n"
            "      --version, --help\n\n"
            "Exit status: 0 every host ran and exited 0; 1 some command exited non-zero or was\n"
-           "killed; 2 some host failed (connect, auth, timeout, ...); 64 usage error.\n",
+           "killed; 2 some host failed (connect, auth, timeout, ...); 64 usage error; 73 a file\n"
+           "in -o/-e could not be written; 74 standard output could not be written;\n"
+           "128+N interrupted by signal N (SIGHUP, SIGINT, SIGTERM).\n",
            prog, cli_conn_help);
 }
 
-static void buf_add(buf *b, const char *p, size_t n)
+/* ---- Signals: the first SIGINT, SIGTERM or SIGHUP ends the run in order
+ * (what was printed stays, a summary says what did not finish); a second
+ * one ends the process at once. ---- */
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
 {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            fprintf(stderr, "%s: out of memory keeping output\n", prog);
-            exit(70);
-        }
-        b->data = d;
-        b->cap = cap;
+    if (got_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig); /* delivered when this handler returns */
+        return;
     }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
+    got_signal = sig;
 }
 
-static double now_ms(void)
+static void catch_signals(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: a wait returns early */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
 }
 
-/* One file per host in dir, named after the host as given ('/' -> '_');
- * a repeated host gets ".2", ".3"... */
-static FILE *open_host_file(const char *dir, const char *host, size_t index, run_state *st)
+/* ---- Output as it arrives ---- */
+
+/* "host: line", in one piece; a last line without newline gets one, and so
+ * does each piece of a line longer than the library's buffer. */
+static void put_line(outbuf *b, const host_state *h, const char *line, size_t len)
 {
-    char name[512], path[1024];
-    snprintf(name, sizeof name, "%s", host);
-    for (char *c = name; *c; c++)
-        if (*c == '/')
-            *c = '_';
-    int dup = 1;
-    for (size_t j = 0; j < index; j++)
-        dup += strcmp(st->conn.hosts.v[j], host) == 0;
-    if (dup > 1)
-        snprintf(path, sizeof path, "%s/%s.%d", dir, name, dup);
-    else
-        snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "we");
-    if (!f) {
-        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-        exit(73);
+    size_t nl = len == 0 || line[len - 1] != '\n';
+    size_t need = h->prefix_len + len + nl;
+    char *d = ob_reserve(b, need);
+    if (d) {
+        memcpy(d, h->prefix, h->prefix_len);
+        memcpy(d + h->prefix_len, line, len);
+        if (nl)
+            d[need - 1] = '\n';
+        ob_commit(b, need);
+        return;
     }
-    return f;
-}
-
-static void put_line(FILE *f, const char *host, const char *line, size_t len)
-{
-    fputs(host, f);
-    fputs(": ", f);
-    fwrite(line, 1, len, f);
-    if (len == 0 || line[len - 1] != '\n')
-        fputc('\n', f); /* a last line without newline is still a line */
+    ob_put(b, h->prefix, h->prefix_len);
+    ob_put(b, line, len);
+    if (nl)
+        ob_put(b, "\n", 1);
 }
 
 static void on_line(pssh_output *o, size_t i, pssh_stream s, const char *line, size_t len, void *ud)
 {
+    (void)o;
     run_state *st = ud;
     host_state *h = &st->hosts[i];
-    FILE *file = s == PSSH_STDOUT ? h->out_file : h->err_file;
-    if (file)
-        fwrite(line, 1, len, file);
-    if (st->mode == MODE_JSON) {
+    hostfiles *files = s == PSSH_STDOUT ? st->outfiles : st->errfiles;
+    if (files)
+        hf_write(files, i, line, len);
+    if (st->quiet)
+        return;
+    switch (st->mode) {
+    case MODE_JSON:
         buf_add(s == PSSH_STDOUT ? &h->out : &h->err, line, len);
         return;
-    }
-    if (st->mode == MODE_GROUP && s == PSSH_STDOUT) {
-        buf_add(&h->out, line, len);
+    case MODE_JSON_STREAM:
+        print_json_line(st, i, s, line, len);
         return;
+    case MODE_GROUP:
+        if (s == PSSH_STDOUT) {
+            buf_add(&h->out, line, len);
+            return;
+        }
+        break;
+    case MODE_INLINE:
+        break;
     }
-    if (!st->quiet)
-        put_line(s == PSSH_STDOUT ? stdout : stderr, pssh_output_alias(o), line, len);
-}
-
-static void print_json(pssh_output *o, size_t i, host_state *h)
-{
-    pssh_timings t;
-    pssh_output_timings(o, &t);
-    pssh_err err = pssh_output_error(o);
-    int code = pssh_output_exit_code(o);
-    printf("{\"index\":%zu,\"host\":", i);
-    json_cstr(stdout, pssh_output_host(o));
-    printf(",\"alias\":");
-    json_cstr(stdout, pssh_output_alias(o));
-    if (code >= 0)
-        printf(",\"exit_code\":%d", code);
-    else
-        printf(",\"exit_code\":null");
-    printf(",\"exit_signal\":");
-    json_cstr(stdout, pssh_output_exit_signal(o));
-    printf(",\"stdout\":");
-    json_string(stdout, h->out.data ? h->out.data : "", h->out.len);
-    printf(",\"stderr\":");
-    json_string(stdout, h->err.data ? h->err.data : "", h->err.len);
-    printf(",\"error\":");
-    json_cstr(stdout, err ? pssh_err_name(err) : NULL);
-    printf(",\"error_message\":");
-    json_cstr(stdout, err ? pssh_output_error_message(o) : NULL);
-    printf(",\"timings_ms\":{\"connect\":%.3f,\"handshake\":%.3f,\"auth\":%.3f,\"exec\":%.3f,\"run\":%.3f}}\n",
-           t.connect_ms, t.handshake_ms, t.auth_ms, t.exec_ms, t.run_ms);
-    free(h->out.data);
-    free(h->err.data);
-    h->out = h->err = (buf){0};
-}
-
-static void show_progress(run_state *st, int force)
-{
-    double t = now_ms();
-    if (!force && t - st->last_progress < 100)
-        return;
-    st->last_progress = t;
-    fprintf(stderr, "\r[%zu/%zu done, %zu failed, %zu non-zero]", st->finished, st->n, st->failed, st->nonzero);
-    fflush(stderr);
+    put_line(s == PSSH_STDOUT ? &st->out : &st->err, h, line, len);
 }
 
 static void on_exit_cb(pssh_output *o, size_t i, void *ud)
 {
     run_state *st = ud;
     host_state *h = &st->hosts[i];
-    h->done = 1;
     st->finished++;
-    if (pssh_output_error(o)) {
+    if (h->interrupted) {
+        st->interrupted++;
+    } else if (pssh_output_error(o)) {
         st->failed++;
+        char msg[2048];
         if (st->live)
-            fputs("\r\033[K", stderr);
+            ob_puts(&st->err, "\r\033[K");
         /* The message names the host, phase and cause already. */
-        fprintf(stderr, "%s [%s]\n", pssh_output_error_message(o), pssh_err_name(pssh_output_error(o)));
+        ob_printf(&st->err, "%s [%s]\n", host_message(st, i, msg, sizeof msg), pssh_err_name(pssh_output_error(o)));
+    } else if (pssh_output_exit_signal(o)) {
+        st->killed++;
     } else if (pssh_output_exit_code(o) != 0) {
         st->nonzero++;
     }
-    if (h->out_file) {
-        fclose(h->out_file);
-        h->out_file = NULL;
-    }
-    if (h->err_file) {
-        fclose(h->err_file);
-        h->err_file = NULL;
-    }
-    if (st->mode == MODE_JSON && !st->quiet)
-        print_json(o, i, h);
+    if (st->outfiles)
+        hf_finish(st->outfiles, i);
+    if (st->errfiles)
+        hf_finish(st->errfiles, i);
+    if (!st->quiet && (st->mode == MODE_JSON || st->mode == MODE_JSON_STREAM))
+        print_json_host(st, i, st->mode == MODE_JSON);
     if (st->live)
         show_progress(st, st->finished == st->n);
 }
 
-/* --group: hosts with byte-identical stdout share one block, in the order of
- * their first host. */
-static void print_groups(run_state *st, pssh_output **outs)
-{
-    char *printed = calloc(st->n, 1);
-    for (size_t i = 0; i < st->n; i++) {
-        if (printed[i])
-            continue;
-        buf *b = &st->hosts[i].out;
-        size_t count = 0;
-        printf("----------------\n");
-        for (size_t j = i; j < st->n; j++) {
-            buf *c = &st->hosts[j].out;
-            if (printed[j] || c->len != b->len || (b->len && memcmp(c->data, b->data, b->len)))
-                continue;
-            printed[j] = 1;
-            printf("%s%s", count++ ? ", " : "", pssh_output_alias(outs[j]));
-        }
-        printf(" (%zu)\n----------------\n", count);
-        if (b->len) {
-            fwrite(b->data, 1, b->len, stdout);
-            if (b->data[b->len - 1] != '\n')
-                putchar('\n');
-        }
-    }
-    free(printed);
-}
-
-static const char *slowest_phase(const pssh_timings *t, double *ms)
-{
-    const char *names[] = {"connect", "handshake", "auth", "exec", "run"};
-    double v[] = {t->connect_ms, t->handshake_ms, t->auth_ms, t->exec_ms, t->run_ms};
-    int k = 0;
-    for (int j = 1; j < 5; j++)
-        if (v[j] > v[k])
-            k = j;
-    *ms = v[k];
-    return names[k];
-}
-
-static void print_summary(run_state *st, pssh_output **outs, double wall)
+/* Every tick: what is held goes out. */
+static void tick(run_state *st)
 {
     if (st->live)
-        fputs("\r\033[K", stderr);
-    size_t ok = st->n - st->failed - st->nonzero;
-    fprintf(stderr, "%s: %zu hosts in %.2f s: %zu ok, %zu exited non-zero, %zu failed\n", prog, st->n,
-            wall / 1000, ok, st->nonzero, st->failed);
-    double worst = -1;
-    size_t slow = 0;
+        show_progress(st, 0);
+    if (st->outfiles)
+        hf_flush(st->outfiles);
+    if (st->errfiles)
+        hf_flush(st->errfiles);
+    ob_flush(&st->out);
+    ob_flush(&st->err);
+}
+
+/* A signal came: every host still going is closed now (the exit callback
+ * then runs for it), so its output so far is delivered and its files are
+ * closed. */
+static void interrupt(run_state *st)
+{
+    st->signal = got_signal;
     for (size_t i = 0; i < st->n; i++) {
-        pssh_output *o = outs[i];
-        if (pssh_output_error(o)) {
-            fprintf(stderr, "  failed   %s [%s]\n", pssh_output_error_message(o), pssh_err_name(pssh_output_error(o)));
-        } else if (pssh_output_exit_code(o) != 0) {
-            const char *sig = pssh_output_exit_signal(o);
-            if (sig)
-                fprintf(stderr, "  killed   %s: signal %s\n", pssh_output_alias(o), sig);
-            else
-                fprintf(stderr, "  exit %-3d %s\n", pssh_output_exit_code(o), pssh_output_alias(o));
+        if (!pssh_output_finished(st->outs[i])) {
+            st->hosts[i].interrupted = 1;
+            pssh_output_close(st->outs[i]);
         }
-        pssh_timings t;
-        pssh_output_timings(o, &t);
-        double total = 0;
-        double v[] = {t.connect_ms, t.handshake_ms, t.auth_ms, t.exec_ms, t.run_ms};
-        for (int k = 0; k < 5; k++)
-            total += v[k] > 0 ? v[k] : 0;
-        if (total > worst) {
-            worst = total;
-            slow = i;
-        }
-    }
-    if (worst >= 0 && st->n > 0) {
-        pssh_timings t;
-        pssh_output_timings(outs[slow], &t);
-        double ms;
-        const char *phase = slowest_phase(&t, &ms);
-        fprintf(stderr, "  slowest  %s: %.0f ms, most of it in %s (%.0f ms)\n", pssh_output_alias(outs[slow]), worst,
-                phase, ms);
     }
 }
+
+/* ---- Options ---- */
 
 static char *join_args(int argc, char **argv)
 {
@@ -298,12 +202,26 @@ static char *join_args(int argc, char **argv)
     for (int i = 0; i < argc; i++)
         len += strlen(argv[i]) + 1;
     char *s = calloc(len, 1);
+    if (!s)
+        exit(70);
     for (int i = 0; i < argc; i++) {
         if (i)
             strcat(s, " ");
         strcat(s, argv[i]);
     }
     return s;
+}
+
+/* -o and -e: made if missing; an existing one must be a directory. */
+static void check_dir(const char *opt, const char *d)
+{
+    struct stat sb;
+    if (mkdir(d, 0755) != 0 && errno != EEXIST)
+        cli_usage_error(prog, "%s %s: cannot create it: %s", opt, d, strerror(errno));
+    if (stat(d, &sb) != 0)
+        cli_usage_error(prog, "%s %s: %s", opt, d, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        cli_usage_error(prog, "%s %s: not a directory", opt, d);
 }
 
 static void parse(run_state *st, int argc, char **argv)
@@ -313,6 +231,7 @@ static void parse(run_state *st, int argc, char **argv)
         {"inline", no_argument, 0, OPT_INLINE},
         {"group", no_argument, 0, OPT_GROUP},
         {"json", no_argument, 0, OPT_JSON},
+        {"json-stream", no_argument, 0, OPT_JSON_STREAM},
         {"outdir", required_argument, 0, 'o'},
         {"errdir", required_argument, 0, 'e'},
         {"quiet", no_argument, 0, 'q'},
@@ -322,7 +241,7 @@ static void parse(run_state *st, int argc, char **argv)
     };
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "+" CLI_CONN_SHORTOPTS "o:e:q", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "+:" CLI_CONN_SHORTOPTS "o:e:q", longopts, NULL)) != -1) {
         if (cli_conn_option(&st->conn, opt, optarg))
             continue;
         switch (opt) {
@@ -334,6 +253,9 @@ static void parse(run_state *st, int argc, char **argv)
             break;
         case OPT_JSON:
             st->mode = MODE_JSON;
+            break;
+        case OPT_JSON_STREAM:
+            st->mode = MODE_JSON_STREAM;
             break;
         case 'o':
             st->outdir = optarg;
@@ -356,40 +278,87 @@ static void parse(run_state *st, int argc, char **argv)
         case CLI_OPT_HELP:
             usage();
             exit(0);
-        case ':':
-            cli_usage_error(prog, "option '%s' needs an argument", argv[optind - 1]);
         default:
-            cli_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+            cli_option_error(prog, opt, argv);
         }
     }
     if (optind >= argc)
         cli_usage_error(prog, "no command given");
     st->command = join_args(argc - optind, argv + optind);
     cli_conn_check(&st->conn);
-    for (const char *d = st->outdir; d; d = d == st->outdir ? st->errdir : NULL)
-        if (mkdir(d, 0755) != 0 && errno != EEXIST)
-            cli_usage_error(prog, "cannot create %s: %s", d, strerror(errno));
+    if (st->outdir)
+        check_dir("-o", st->outdir);
+    if (st->errdir)
+        check_dir("-e", st->errdir);
     if (st->progress < 0)
         st->progress = isatty(2) && !st->quiet;
     st->live = st->progress && isatty(2);
 }
 
+/* ---- The run ---- */
+
+/* The text each line of host i starts with, made once. */
+static void make_prefix(run_state *st, size_t i)
+{
+    host_state *h = &st->hosts[i];
+    const char *name = st->conn.hosts.v[i];
+    if (st->mode == MODE_JSON_STREAM) {
+        outbuf tmp;
+        ob_init(&tmp, -1, strlen(name) * 6 + 64);
+        ob_printf(&tmp, "{\"index\":%zu,\"host\":", i);
+        json_cstr(&tmp, name);
+        ob_put(&tmp, ",", 1);
+        h->prefix = tmp.data;
+        h->prefix_len = tmp.len;
+        return;
+    }
+    h->prefix_len = strlen(name) + 2;
+    h->prefix = malloc(h->prefix_len + 1);
+    if (!h->prefix)
+        exit(70);
+    snprintf(h->prefix, h->prefix_len + 1, "%s: ", name);
+}
+
+/* Standard output into a pipe: a larger pipe lets our large writes through
+ * without waiting for each 64 KiB the reader takes (best effort). */
+static void widen_pipe(int fd)
+{
+#ifdef F_SETPIPE_SZ
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode) && fcntl(fd, F_GETPIPE_SZ) < PIPE_SIZE)
+        fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE);
+#else
+    (void)fd;
+#endif
+}
+
 int main(int argc, char **argv)
 {
-    run_state st = {.mode = MODE_INLINE, .progress = -1};
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.mode = MODE_INLINE;
+    st.progress = -1;
     cli_init(&st.conn, prog);
     parse(&st, argc, argv);
+    size_t nofile = cli_raise_nofile();
     st.n = st.conn.hosts.n;
     st.hosts = calloc(st.n, sizeof *st.hosts);
-    pssh_output **outs = calloc(st.n, sizeof *outs);
-    if (!st.hosts || !outs)
+    st.outs = calloc(st.n, sizeof *st.outs);
+    if (!st.hosts || !st.outs)
         return 70;
-    for (size_t i = 0; i < st.n; i++) {
-        if (st.outdir)
-            st.hosts[i].out_file = open_host_file(st.outdir, st.conn.hosts.v[i], i, &st);
-        if (st.errdir)
-            st.hosts[i].err_file = open_host_file(st.errdir, st.conn.hosts.v[i], i, &st);
-    }
+    widen_pipe(1);
+    ob_init(&st.out, 1, OUT_BUF);
+    ob_init(&st.err, 2, ERR_BUF);
+    for (size_t i = 0; i < st.n; i++)
+        make_prefix(&st, i);
+    /* Files get a quarter of the descriptors, the connections the rest. */
+    size_t dirs = (st.outdir != NULL) + (st.errdir != NULL);
+    size_t budget = dirs ? (nofile / 4 > 2 ? nofile / 4 : 2) / dirs : 0;
+    if (st.outdir)
+        st.outfiles = hf_new(prog, st.outdir, st.conn.hosts.v, st.n, budget);
+    if (st.errdir)
+        st.errfiles = hf_new(prog, st.errdir, st.conn.hosts.v, st.n, budget);
+
     pssh_config *cfg = cli_make_config(&st.conn);
     pssh_parallel *p = NULL;
     pssh_err rc = pssh_parallel_new(NULL, (const char *const *)st.conn.hosts.v, st.n, cfg, NULL, &p);
@@ -400,36 +369,66 @@ int main(int argc, char **argv)
     if (st.conn.fanout)
         pssh_parallel_set_pool_size(p, st.conn.fanout);
     pssh_parallel_set_stop_on_errors(p, 0);
+    pssh_parallel_set_keep_connections(p, 0); /* one shot: a finished host's descriptor goes back */
     pssh_parallel_set_callbacks(p, on_line, on_exit_cb, &st);
     pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
     opts.timeout_ms = st.conn.command_timeout_ms;
-    double t0 = now_ms();
-    rc = pssh_parallel_run_command(p, st.command, &opts, outs);
-    /* Lines are printed as they arrive; stdout is flushed at least every
-     * 100 ms so a slow host's line never waits in our buffer. */
-    while (rc == PSSH_OK && (rc = pssh_parallel_join(p, 100, 0, NULL)) == PSSH_E_TIMEOUT) {
-        fflush(stdout);
-        rc = PSSH_OK;
+    catch_signals();
+    st.t0 = now_ms();
+    rc = pssh_parallel_start_command(p, st.command, &opts, st.outs);
+    if (rc != PSSH_OK) { /* the command itself was refused (too long) */
+        const char *why = pssh_parallel_error_message(p);
+        fprintf(stderr, "%s: %s\n", prog, *why ? why : pssh_strerror(rc));
+        return rc == PSSH_E_INVAL ? CLI_USAGE : 70;
     }
-    if (rc != PSSH_OK)
-        fprintf(stderr, "%s: %s\n", prog, pssh_strerror(rc));
+    int status = 0;
+    while (!pssh_parallel_finished(p) && !got_signal) {
+        rc = pssh_parallel_join(p, TICK_MS, 0, NULL);
+        if (rc != PSSH_OK && rc != PSSH_E_TIMEOUT) {
+            fprintf(stderr, "%s: %s\n", prog, pssh_strerror(rc));
+            status = 70;
+            break;
+        }
+        tick(&st);
+    }
+    if (got_signal)
+        interrupt(&st);
     if (st.mode == MODE_GROUP && !st.quiet)
-        print_groups(&st, outs);
-    fflush(stdout);
-    if (st.progress > 0)
-        print_summary(&st, outs, now_ms() - t0);
+        print_groups(&st);
+    ob_flush(&st.out);
+    if (st.progress > 0 || st.signal)
+        print_summary(&st, now_ms() - st.t0);
+    /* Every host has its files, empty if it printed nothing. */
+    size_t file_failures = hf_close(st.outfiles) + hf_close(st.errfiles);
+    if (st.out.err)
+        ob_printf(&st.err, "%s: standard output: %s\n", prog, strerror(st.out.err));
+    ob_flush(&st.err);
+
     for (size_t i = 0; i < st.n; i++) {
-        pssh_output_unref(outs[i]);
+        pssh_output_unref(st.outs[i]);
         free(st.hosts[i].out.data);
         free(st.hosts[i].err.data);
+        free(st.hosts[i].prefix);
     }
-    pssh_parallel_unref(p);
+    pssh_parallel_unref(p); /* the last connections close here, without waiting */
     pssh_config_free(cfg);
+    if (st.signal)
+        status = 128 + st.signal;
+    else if (status)
+        ;
+    else if (st.out.err)
+        status = EXIT_OUTPUT;
+    else if (file_failures)
+        status = EXIT_FILES;
+    else if (st.failed)
+        status = 2;
+    else if (st.nonzero || st.killed)
+        status = 1;
     cli_free(&st.conn);
-    free(outs);
+    ob_free(&st.out);
+    ob_free(&st.err);
+    free(st.outs);
     free(st.hosts);
     free(st.command);
-    if (rc != PSSH_OK || st.failed)
-        return 2;
-    return st.nonzero ? 1 : 0;
+    return status;
 }

@@ -123,7 +123,7 @@ int main(int argc, char **argv)
     };
     int opt;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, CLI_CONN_SHORTOPTS "q", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":" CLI_CONN_SHORTOPTS "q", longopts, NULL)) != -1) {
         if (cli_conn_option(&c, opt, optarg))
             continue;
         char *end;
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
             usage();
             return 0;
         default:
-            cli_usage_error(prog, "unknown option or missing argument '%s'", argv[optind - 1]);
+            cli_option_error(prog, opt, argv);
         }
     }
     if (optind < argc)

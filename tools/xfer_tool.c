@@ -1,6 +1,7 @@
 #include "xfer_tool.h"
 
 #include "json.h"
+#include "outbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,20 +167,25 @@ static void print_json(const char *local, const char *remote, pssh_output *o, si
     pssh_transfer_stats st = {PSSH_TRANSFER_STATS_VERSION, 0, 0, 0};
     pssh_output_transfer_stats(o, &st);
     pssh_err err = pssh_output_error(o);
-    printf("{\"index\":%zu,\"host\":", i);
-    json_cstr(stdout, pssh_output_host(o));
-    printf(",\"alias\":");
-    json_cstr(stdout, pssh_output_alias(o));
-    printf(",\"local\":");
-    json_cstr(stdout, local);
-    printf(",\"remote\":");
-    json_cstr(stdout, remote);
-    printf(",\"bytes\":%llu,\"total\":%llu,\"error\":", st.bytes, st.total);
-    json_cstr(stdout, err ? pssh_err_name(err) : NULL);
-    printf(",\"error_message\":");
-    json_cstr(stdout, err ? pssh_output_error_message(o) : NULL);
-    printf(",\"timings_ms\":{\"connect\":%.3f,\"handshake\":%.3f,\"auth\":%.3f,\"open\":%.3f,\"transfer\":%.3f}}\n",
+    outbuf b; /* one line written whole, after what stdout holds */
+    fflush(stdout);
+    ob_init(&b, 1, 4096);
+    ob_printf(&b, "{\"index\":%zu,\"host\":", i);
+    json_cstr(&b, pssh_output_host(o));
+    ob_printf(&b, ",\"alias\":");
+    json_cstr(&b, pssh_output_alias(o));
+    ob_printf(&b, ",\"local\":");
+    json_cstr(&b, local);
+    ob_printf(&b, ",\"remote\":");
+    json_cstr(&b, remote);
+    ob_printf(&b, ",\"bytes\":%llu,\"total\":%llu,\"error\":", st.bytes, st.total);
+    json_cstr(&b, err ? pssh_err_name(err) : NULL);
+    ob_printf(&b, ",\"error_message\":");
+    json_cstr(&b, err ? pssh_output_error_message(o) : NULL);
+    ob_printf(&b, ",\"timings_ms\":{\"connect\":%.3f,\"handshake\":%.3f,\"auth\":%.3f,\"open\":%.3f,\"transfer\":%.3f}}\n",
            t.connect_ms, t.handshake_ms, t.auth_ms, t.exec_ms, st.transfer_ms);
+    ob_flush(&b);
+    ob_free(&b);
 }
 
 typedef struct {

@@ -200,6 +200,11 @@ PSSH_API pssh_err pssh_config_set_pkey_memory(pssh_config *cfg, const void *data
  * private key, it must be readable: a missing one fails the connection with
  * PSSH_E_PKEY. A per-host list replaces the default list. */
 PSSH_API pssh_err pssh_config_add_identity_file(pssh_config *cfg, const char *path);
+/* Reads the key file at path with the checks a connection makes on a
+ * configured key (passphrase may be NULL): PSSH_OK, or PSSH_E_PKEY,
+ * PSSH_E_PASSPHRASE, PSSH_E_KEY_ALGO, PSSH_E_RESOURCE with the reason in why
+ * (may be NULL). Nothing is kept. (Added in 0.2.) */
+PSSH_API pssh_err pssh_key_check(const char *path, const char *passphrase, char *why, size_t whylen);
 /* Use the ssh-agent at $SSH_AUTH_SOCK (default on when it is set). */
 PSSH_API pssh_err pssh_config_set_agent(pssh_config *cfg, int enable);
 /* Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa when no key is configured
@@ -565,6 +570,16 @@ PSSH_API pssh_err pssh_parallel_set_callbacks(pssh_parallel *p, pssh_line_fn *on
  * (PSSH_E_INVAL, PSSH_E_HOST_ARG). The connections stay for the next run. */
 PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd,
                                             const pssh_cmd_opts *opts, pssh_output **outs);
+/* As run_command, but returns at once, without running the loop: the hosts
+ * connect and start through the pool while the caller runs the loop
+ * (pssh_parallel_join, pssh_loop_run_once...), and the callbacks run from
+ * there. So a caller can stream output and react (to a signal, a clock)
+ * from the first moment, where run_command would hold it until the last
+ * host started or failed. Returns PSSH_OK, an argument error (outs then
+ * untouched) or PSSH_E_BUSY; stop_on_errors does not apply: each host's
+ * failure is on its output. (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_start_command(pssh_parallel *p, const char *cmd,
+                                              const pssh_cmd_opts *opts, pssh_output **outs);
 /* One command per host (parallel-ssh's host_args): ncmds must equal the
  * host count (PSSH_E_HOST_ARG otherwise). */
 PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const *cmds,

@@ -117,6 +117,15 @@ PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd, c
     return guard([&] { return x->run(&cmd, 1, false, opts, reinterpret_cast<Output **>(outs)); });
 }
 
+PSSH_API pssh_err pssh_parallel_start_command(pssh_parallel *p, const char *cmd, const pssh_cmd_opts *opts,
+                                              pssh_output **outs)
+{
+    Parallel *x = unwrap<Parallel>(p);
+    if (!x || !cmd || !pssh::capi::cmd_opts_ok(opts))
+        return PSSH_E_INVAL;
+    return guard([&] { return x->run(&cmd, 1, false, opts, reinterpret_cast<Output **>(outs), false); });
+}
+
 PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const *cmds, size_t ncmds,
                                              const pssh_cmd_opts *opts, pssh_output **outs)
 {

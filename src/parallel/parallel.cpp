@@ -94,7 +94,7 @@ void Parallel::note_failure(const Failure &f, size_t i)
 }
 
 pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
-                       Output **outs)
+                       Output **outs, bool wait)
 {
     if (loop_->busy())
         return PSSH_E_BUSY;
@@ -113,7 +113,7 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
     }
     return launch([&](size_t i, Ref<Session> s) {
         return Exec::create(std::move(s), specs[per_host ? i : 0], this, i, pool_);
-    }, outs);
+    }, outs, wait);
 }
 
 pssh_err Parallel::open_shells(const pssh_cmd_opts *opts, Output **outs)
@@ -129,7 +129,8 @@ pssh_err Parallel::open_shells(const pssh_cmd_opts *opts, Output **outs)
     return launch([&](size_t i, Ref<Session> s) { return Exec::create(std::move(s), spec, this, i, pool_); }, outs);
 }
 
-pssh_err Parallel::launch(const MakeJob &make, Output **outs)
+// wait: false returns once every job is made, without waiting for them to start.
+pssh_err Parallel::launch(const MakeJob &make, Output **outs, bool wait)
 {
     const size_t n = hosts_.size();
     Ref<Parallel> self = Ref<Parallel>::share(this); // a callback may release the caller's handle
@@ -142,14 +143,15 @@ pssh_err Parallel::launch(const MakeJob &make, Output **outs)
         hosts_[i].failure.clear();
         last_.push_back(make(i, Ref<Session>::share(&live_session(i))));
     }
-    pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
-                                   kNever);
+    pssh_err rc = PSSH_OK;
+    if (wait)
+        rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); }, kNever);
     if (outs)
         for (size_t i = 0; i < n; i++)
             outs[i] = Ref<Output>(last_[i]).release();
     if (rc != PSSH_OK)
         return rc;
-    return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+    return wait && stop_on_errors_ && err_ ? err_.code : PSSH_OK;
 }
 
 pssh_err Parallel::copy(bool scp, bool put, const char *local, const char *remote, const pssh_copy_arg *args,

@@ -43,9 +43,11 @@ public:
     }
 
     // cmds: one command for all (ncmds == 1 and per_host false) or one per
-    // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise).
+    // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise). wait: run
+    // the loop until every host started or failed; without it, return as
+    // soon as the hosts are queued (they go on in join or any loop run).
     pssh_err run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
-                 Output **outs);
+                 Output **outs, bool wait = true);
     pssh_err open_shells(const pssh_cmd_opts *opts, Output **outs);
     pssh_err shell_run(const char *const *lines, size_t n, int timeout_ms);
     pssh_err join_shells(int timeout_ms, size_t *unfinished);
@@ -91,7 +93,8 @@ private:
     // Starts one job per host (make(i, session)) and waits until each has
     // started or failed (the first failure with stop_on_errors).
     using MakeJob = std::function<Ref<Output>(size_t, Ref<Session>)>;
-    pssh_err launch(const MakeJob &make, Output **outs);
+    // wait: false returns at once (pssh_parallel_start_command).
+    pssh_err launch(const MakeJob &make, Output **outs, bool wait = true);
     void note_failure(const Failure &f, size_t i);
     std::string host_file_name(size_t i) const;
     void release_outputs();
