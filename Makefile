@@ -31,6 +31,7 @@ install: deps
 
 bench: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD) bench
+	$(MESON) compile -C $(BUILD) bench-xfer
 
 soak: deps $(BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --setup soak --suite soak --print-errorlogs

@@ -282,6 +282,33 @@ typedef struct pssh_cmd_opts {
 #define PSSH_CMD_OPTS_INIT { PSSH_CMD_OPTS_VERSION, 0, NULL, NULL, 0, NULL, 0, 0, 0 }
 
 /* ------------------------------------------------------------------------ */
+/* File transfer options (SFTP and SCP)                                     */
+
+/* Progress of one host's transfer: bytes moved so far and the total known
+ * so far (a tree fetched from a host grows its total as it is listed).
+ * host is the host's index in a parallel client (0 for a single client).
+ * Called on the loop's thread, at most once per buffer moved and once at
+ * the end; it may release handles but not make blocking calls. */
+typedef void pssh_progress_fn(pssh_output *o, size_t host, unsigned long long done,
+                              unsigned long long total, void *userdata);
+
+#define PSSH_XFER_OPTS_VERSION 1
+typedef struct pssh_xfer_opts {
+    unsigned version;            /* PSSH_XFER_OPTS_VERSION */
+    int recurse;                 /* copy a directory tree (a directory without it is an
+                                    error: PSSH_E_SFTP / PSSH_E_SCP) */
+    int preserve;                /* keep mode and modification time (like scp -p);
+                                    without it files are made 0644 and directories 0755 */
+    int copy_links;              /* copy symbolic links as links; default: follow them
+                                    and copy what they point to */
+    int timeout_ms;              /* the transfer's own deadline, from its start until its
+                                    last file is in place (0 = none) */
+    pssh_progress_fn *progress;  /* NULL: no progress reports */
+    void *userdata;              /* for progress */
+} pssh_xfer_opts;
+#define PSSH_XFER_OPTS_INIT { PSSH_XFER_OPTS_VERSION, 0, 0, 0, 0, NULL, NULL }
+
+/* ------------------------------------------------------------------------ */
 /* Single host (parallel-ssh's SSHClient)                                   */
 
 /* Opaque libssh2 types, for advanced callers that include <libssh2.h>. */
@@ -353,6 +380,38 @@ PSSH_API pssh_err pssh_client_eagain(pssh_client *c, pssh_eagain_fn *fn, void *a
 PSSH_API pssh_err pssh_client_eagain_write(pssh_client *c, pssh_eagain_write_fn *fn, void *arg,
                                            const void *buf, size_t len, int timeout_ms,
                                            size_t *written, long *rc);
+
+/* File transfers on one host (parallel-ssh's copy_file, copy_remote_file,
+ * scp_send, scp_recv). Each connects if needed, runs the loop until the
+ * transfer is over, and returns PSSH_OK or the host's error class (the
+ * message in pssh_client_error_message()): PSSH_E_SFTP or PSSH_E_SCP for
+ * what the server refused (permission denied, no such file, a full disk, a
+ * directory where a file was named, a directory without recurse),
+ * PSSH_E_IO for the local side, PSSH_E_LOST when the connection went,
+ * PSSH_E_TIMEOUT when opts->timeout_ms passed. out may be NULL; otherwise
+ * *out gets the transfer's output whether it succeeded or failed (its
+ * timings, pssh_output_transfer_stats; release it with pssh_output_unref).
+ *
+ * A remote path ending in "/" gets the local file's name appended (put), a
+ * local path ending in "/" the remote file's name (get). Missing remote
+ * directories above the target are made (mkdir -p, mode 0755). Files are
+ * written under a temporary name (".pssh-...") in their own directory and
+ * renamed over the target once complete, on either side
+ * (posix-rename@openssh.com where the server has it), so a failed transfer
+ * never leaves a truncated file under the target's name (its temporary is
+ * removed, but stays on a host whose connection was lost). Memory: one
+ * 1 MiB buffer per transfer, plus about as much in flight in libssh2, plus
+ * the list of a tree's entries. SCP carries the file data over
+ * "scp -t"/"scp -f" and, as parallel-ssh does, uses SFTP for the rest
+ * (stat, mkdir, listing trees, the final rename). opts may be NULL. */
+PSSH_API pssh_err pssh_client_copy_file(pssh_client *c, const char *local, const char *remote,
+                                        const pssh_xfer_opts *opts, pssh_output **out);
+PSSH_API pssh_err pssh_client_copy_remote_file(pssh_client *c, const char *remote, const char *local,
+                                               const pssh_xfer_opts *opts, pssh_output **out);
+PSSH_API pssh_err pssh_client_scp_send(pssh_client *c, const char *local, const char *remote,
+                                       const pssh_xfer_opts *opts, pssh_output **out);
+PSSH_API pssh_err pssh_client_scp_recv(pssh_client *c, const char *remote, const char *local,
+                                       const pssh_xfer_opts *opts, pssh_output **out);
 
 /* ------------------------------------------------------------------------ */
 /* Output of one command on one host (parallel-ssh's HostOutput)            */
@@ -436,6 +495,20 @@ typedef struct pssh_timings {
     double run_ms;       /* exec until the command exited and its channel closed */
 } pssh_timings;
 PSSH_API pssh_err pssh_output_timings(const pssh_output *o, pssh_timings *t);
+/* A transfer's figures. pssh_timings has no version field and keeps its
+ * size for ever, so a transfer's own figures come through this versioned
+ * struct instead: set version to PSSH_TRANSFER_STATS_VERSION first. For a
+ * transfer output, pssh_timings' exec_ms is the SFTP start and run_ms the
+ * transfer (the same as transfer_ms here); for a command, bytes are 0 and
+ * transfer_ms is -1. (Added in 0.2.) */
+#define PSSH_TRANSFER_STATS_VERSION 1
+typedef struct pssh_transfer_stats {
+    unsigned version;           /* PSSH_TRANSFER_STATS_VERSION */
+    unsigned long long bytes;   /* file bytes moved so far */
+    unsigned long long total;   /* file bytes to move, as known so far */
+    double transfer_ms;         /* from the transfer's start to its end (or now); -1 */
+} pssh_transfer_stats;
+PSSH_API pssh_err pssh_output_transfer_stats(const pssh_output *o, pssh_transfer_stats *st);
 /* The libssh2 channel while the command runs (NULL otherwise). Borrowed. */
 PSSH_API struct _LIBSSH2_CHANNEL *pssh_output_channel(pssh_output *o);
 
@@ -562,6 +635,33 @@ PSSH_API pssh_err pssh_parallel_run_shell_commands(pssh_parallel *p, const char 
 /* Close every shell's input (EOF), then join them (parallel-ssh's
  * join_shells): returns as pssh_parallel_join does. (Added in 0.2.) */
 PSSH_API pssh_err pssh_parallel_join_shells(pssh_parallel *p, int timeout_ms, size_t *unfinished);
+/* One pair of paths per host (parallel-ssh's copy_args). */
+typedef struct pssh_copy_arg {
+    const char *local;
+    const char *remote;
+} pssh_copy_arg;
+/* Transfers on every host at once, through the pool like commands (a host
+ * holds its pool slot until its transfer has started), with the semantics
+ * of the single-host calls (pssh_client_copy_file). Return, outs, join,
+ * finished, stop_on_errors, the exit callback and per-host errors work as
+ * for pssh_parallel_run_command; a transfer's exit code is 0 once it is
+ * complete. args may be NULL (every host uses local and remote) or hold
+ * nargs pairs, one per host: nargs other than the host count is
+ * PSSH_E_HOST_ARG before anything connects. Getting from many hosts
+ * without args writes host i's file (or tree) to local + sep + host, host
+ * as given ('/' made '_'); sep NULL is "_" (parallel-ssh's suffix). */
+PSSH_API pssh_err pssh_parallel_copy_file(pssh_parallel *p, const char *local, const char *remote,
+                                          const pssh_copy_arg *args, size_t nargs,
+                                          const pssh_xfer_opts *opts, pssh_output **outs);
+PSSH_API pssh_err pssh_parallel_copy_remote_file(pssh_parallel *p, const char *remote, const char *local,
+                                                 const char *sep, const pssh_copy_arg *args, size_t nargs,
+                                                 const pssh_xfer_opts *opts, pssh_output **outs);
+PSSH_API pssh_err pssh_parallel_scp_send(pssh_parallel *p, const char *local, const char *remote,
+                                         const pssh_copy_arg *args, size_t nargs,
+                                         const pssh_xfer_opts *opts, pssh_output **outs);
+PSSH_API pssh_err pssh_parallel_scp_recv(pssh_parallel *p, const char *remote, const char *local,
+                                         const char *sep, const pssh_copy_arg *args, size_t nargs,
+                                         const pssh_xfer_opts *opts, pssh_output **outs);
 /* Connect and authenticate every host (through the pool) without running
  * anything. Per-host results: pssh_parallel_host_error(). */
 PSSH_API pssh_err pssh_parallel_connect_auth(pssh_parallel *p);

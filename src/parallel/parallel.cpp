@@ -1,5 +1,7 @@
 #include "parallel.hpp"
 
+#include "../xfer/transfer.hpp"
+
 namespace pssh {
 
 namespace {
@@ -111,24 +113,26 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
             return rc;
         }
     }
-    return start(specs, outs, wait);
+    return launch([&](size_t i, Ref<Session> s) {
+        return Exec::create(std::move(s), specs[per_host ? i : 0], this, i, pool_);
+    }, outs, wait);
 }
 
 pssh_err Parallel::open_shells(const pssh_cmd_opts *opts, Output **outs)
 {
     if (loop_->busy())
         return PSSH_E_BUSY;
-    std::vector<CommandSpec> specs(1);
+    CommandSpec spec;
     std::string why;
-    if (pssh_err rc = make_shell_spec(opts, specs[0], &why); rc != PSSH_OK) {
+    if (pssh_err rc = make_shell_spec(opts, spec, &why); rc != PSSH_OK) {
         err_.set(rc, why);
         return rc;
     }
-    return start(specs, outs);
+    return launch([&](size_t i, Ref<Session> s) { return Exec::create(std::move(s), spec, this, i, pool_); }, outs);
 }
 
-// specs: one for every host, or one per host. wait: see run().
-pssh_err Parallel::start(const std::vector<CommandSpec> &specs, Output **outs, bool wait)
+// wait: false returns once every job is made, without waiting for them to start.
+pssh_err Parallel::launch(const MakeJob &make, Output **outs, bool wait)
 {
     const size_t n = hosts_.size();
     Ref<Parallel> self = Ref<Parallel>::share(this); // a callback may release the caller's handle
@@ -139,8 +143,7 @@ pssh_err Parallel::start(const std::vector<CommandSpec> &specs, Output **outs, b
     last_.reserve(n);
     for (size_t i = 0; i < n; i++) {
         hosts_[i].failure.clear();
-        CommandSpec spec = specs[specs.size() == n ? i : 0];
-        last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
+        last_.push_back(make(i, Ref<Session>::share(&live_session(i))));
     }
     pssh_err rc = PSSH_OK;
     if (wait)
@@ -151,6 +154,42 @@ pssh_err Parallel::start(const std::vector<CommandSpec> &specs, Output **outs, b
     if (rc != PSSH_OK)
         return rc;
     return wait && stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+}
+
+pssh_err Parallel::copy(bool scp, bool put, const char *local, const char *remote, const pssh_copy_arg *args,
+                        size_t nargs, const char *sep, const pssh_xfer_opts *opts, Output **outs)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    const size_t n = hosts_.size();
+    if (args && nargs != n) {
+        err_.set(PSSH_E_HOST_ARG, std::to_string(nargs) + " copy arguments for " + std::to_string(n) + " hosts");
+        return PSSH_E_HOST_ARG;
+    }
+    std::vector<TransferSpec> specs(n);
+    for (size_t i = 0; i < n; i++) {
+        std::string l = args ? args[i].local : local, why;
+        if (!args && !put)
+            l += std::string(sep ? sep : "_") + host_file_name(i);
+        if (pssh_err rc = make_transfer_spec(scp, put, l.c_str(), args ? args[i].remote : remote, opts, specs[i], &why);
+            rc != PSSH_OK) {
+            err_.set(rc, (args ? "copy arguments for host " + std::to_string(i) + ": " : "") + why);
+            return rc;
+        }
+    }
+    return launch([&](size_t i, Ref<Session> s) {
+        return Transfer::create(std::move(s), std::move(specs[i]), this, i, pool_);
+    }, outs);
+}
+
+// The host as given, made safe for a file name ('/' -> '_').
+std::string Parallel::host_file_name(size_t i) const
+{
+    std::string h = hosts_[i].st->given;
+    for (char &c : h)
+        if (c == '/')
+            c = '_';
+    return h;
 }
 
 pssh_err Parallel::connect_auth()

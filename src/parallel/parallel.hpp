@@ -9,10 +9,11 @@
 // per loop turn.
 #pragma once
 #include "../ssh/client.hpp"
-#include "../ssh/output.hpp"
+#include "../ssh/exec.hpp"
 #include "../ssh/session.hpp"
 #include "pool.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,12 @@ public:
     pssh_err open_shells(const pssh_cmd_opts *opts, Output **outs);
     pssh_err shell_run(const char *const *lines, size_t n, int timeout_ms);
     pssh_err join_shells(int timeout_ms, size_t *unfinished);
+    // Transfers (copy_file, copy_remote_file, scp_send, scp_recv): one per
+    // host, through the pool like commands. args: null, or nargs pairs, one
+    // per host (PSSH_E_HOST_ARG otherwise). A get without args writes to
+    // local + sep + host.
+    pssh_err copy(bool scp, bool put, const char *local, const char *remote, const pssh_copy_arg *args,
+                  size_t nargs, const char *sep, const pssh_xfer_opts *opts, Output **outs);
     pssh_err connect_auth();
     pssh_err join(int timeout_ms, bool consume, size_t *unfinished);
     bool finished() const noexcept { return unfinished_ == 0; }
@@ -83,8 +90,13 @@ private:
     ~Parallel() override;
 
     Session &live_session(size_t i);
-    pssh_err start(const std::vector<CommandSpec> &specs, Output **outs, bool wait = true);
+    // Starts one job per host (make(i, session)) and waits until each has
+    // started or failed (the first failure with stop_on_errors).
+    using MakeJob = std::function<Ref<Output>(size_t, Ref<Session>)>;
+    // wait: false returns at once (pssh_parallel_start_command).
+    pssh_err launch(const MakeJob &make, Output **outs, bool wait = true);
     void note_failure(const Failure &f, size_t i);
+    std::string host_file_name(size_t i) const;
     void release_outputs();
 
     // Output::Sink

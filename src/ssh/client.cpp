@@ -177,7 +177,7 @@ pssh_err Client::start(const char *what, CommandSpec spec, Output **out)
 {
     Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
-    Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));
+    Ref<Output> o = Exec::create(Ref<Session>::share(&s), std::move(spec));
     pssh_err rc = o->wait_started();
     if (rc != PSSH_OK) {
         const Failure &f = o->failure();
@@ -186,6 +186,25 @@ pssh_err Client::start(const char *what, CommandSpec spec, Output **out)
     err_.clear();
     *out = o.release();
     return PSSH_OK;
+}
+
+pssh_err Client::run_to_end(const char *what, const MakeJob &make, Output **out)
+{
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": " + what + ": called from inside a callback");
+    Ref<Client> self = Ref<Client>::share(this);
+    Ref<Output> o = make(Ref<Session>::share(&live_session()));
+    pssh_err rc = loop_->run_until([&] { return o->finished(); }, kNever);
+    const Failure &f = o->failure();
+    if (rc == PSSH_OK && f)
+        rc = fail(f.code, f.msg);
+    else if (rc != PSSH_OK)
+        rc = fail(rc, st_->display + ": " + what + ": " + error_text(rc));
+    else
+        err_.clear();
+    if (out)
+        *out = o.release();
+    return rc;
 }
 
 pssh_err Client::wait_for_session(Session &s, Nanos deadline)

@@ -4,9 +4,10 @@
 #pragma once
 #include "config.hpp"
 #include "loop.hpp"
-#include "output.hpp"
+#include "exec.hpp"
 #include "session.hpp"
 
+#include <functional>
 #include <string>
 
 namespace pssh {
@@ -42,6 +43,11 @@ public:
     pssh_err connect();
     pssh_err run_command(const char *cmd, const pssh_cmd_opts *opts, Output **out);
     pssh_err open_shell(const pssh_cmd_opts *opts, Output **out);
+    // A job of another kind (a transfer) made by `make` on the current
+    // connection; waits until it is over. *out (may be null) gets it
+    // whether it succeeded or failed.
+    using MakeJob = std::function<Ref<Output>(Ref<Session>)>;
+    pssh_err run_to_end(const char *what, const MakeJob &make, Output **out);
     pssh_err eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc);
     pssh_err eagain_write(pssh_eagain_write_fn *fn, void *arg, const void *buf, size_t len,
                           int timeout_ms, size_t *written, long *rc);

@@ -1,0 +1,50 @@
+// What a transfer leaves behind when it stops early (failed, timed out,
+// closed or released): an SFTP or SCP start still in flight (libssh2 keeps
+// its state in the session, so it must be finished), an open SFTP handle,
+// a remote temporary file to remove, and the SFTP session itself. A small
+// channel of its own finishes that in the background, within a deadline,
+// and then lets go of itself. On a connection that is gone, nothing is
+// sent: libssh2 frees it all with the session.
+#pragma once
+#include "../ssh/session.hpp"
+
+#include <string>
+
+struct _LIBSSH2_SFTP;
+struct _LIBSSH2_SFTP_HANDLE;
+
+namespace pssh {
+
+struct Leftovers {
+    enum class Open { None, SftpInit, ScpSend, ScpRecv };
+    Open open = Open::None;     // a start in flight (holds the session's open slot)
+    std::string scp_path;       // its arguments, repeated until it completes
+    int scp_mode = 0;
+    int64_t scp_size = 0;
+    long scp_mtime = 0, scp_atime = 0;
+    _LIBSSH2_SFTP *sftp = nullptr;
+    _LIBSSH2_SFTP_HANDLE *handle = nullptr;
+    std::string unlink;         // a remote temporary file
+    bool any() const noexcept { return open != Open::None || sftp || handle; }
+};
+
+class XferCloser final : public Channel {
+public:
+    // Takes over `l` and the session's open slot from `from` if it holds it.
+    static void start(Session &s, Channel *from, Leftovers l);
+    Wait step() override;
+    _LIBSSH2_CHANNEL *handle() const noexcept override { return nullptr; }
+
+private:
+    XferCloser(Session &s, Leftovers l);
+    ~XferCloser() override;
+    void finish() noexcept;
+    static void on_deadline(void *self);
+
+    Ref<Session> session_;
+    Ref<XferCloser> self_; // alive until done
+    Leftovers l_;
+    Timer deadline_{&XferCloser::on_deadline, this};
+};
+
+} // namespace pssh
