@@ -3,6 +3,7 @@
 // settings over defaults lets every set value win, false and 0 included
 // (parallel-ssh merges with `or` and loses them).
 #pragma once
+#include "../net/hostspec.hpp"
 #include "../util/ref.hpp"
 #include "pssh/pssh.h"
 
@@ -46,6 +47,11 @@ struct Config {
         kIpv6Only = 1u << 12,
         kAlias = 1u << 13,
         kCompress = 1u << 14,
+        kProxy = 1u << 15,
+        kProxyPort = 1u << 16,
+        kProxyUser = 1u << 17,
+        kProxyPassword = 1u << 18,
+        kProxyPkey = 1u << 19,
     };
     uint32_t set = 0;
 
@@ -68,10 +74,31 @@ struct Config {
     bool ipv6_only = false;
     std::string alias;
     bool compress = false;
+    // Proxy (jump) hosts, first hop first, as ssh -J writes them; empty:
+    // direct. The proxy_* values apply to every hop that does not say
+    // otherwise in its own "user@" or ":port".
+    std::vector<HostSpec> proxy;
+    int proxy_port = 22;
+    std::string proxy_user; // empty: the target's user
+    Secret proxy_password;  // unset: the target's password
+    std::string proxy_pkey_path;
+    Secret proxy_pkey_data;
+    Secret proxy_passphrase;
+    bool proxy_has_passphrase = false;
 
     bool has(Field f) const noexcept { return set & f; }
     // Fields set in `over` replace ours.
     void apply(const Config &over);
+};
+
+// One proxy hop as a connection to it uses it: its address, its user, and
+// the target's settings with the proxy's own credentials where set.
+struct ProxyHop {
+    std::string host;
+    int port = 22;
+    std::string user;
+    std::string display; // "proxy user@host:port", in messages
+    Config cfg;          // retries 0: the target's attempts retry the hop
 };
 
 // What one host's connections use: built-in defaults <- client defaults <-
@@ -83,7 +110,11 @@ struct Settings final : RefCounted {
     std::string user;
     int port = 22;
     Config cfg;          // everything else, fully resolved
+    std::vector<ProxyHop> proxies; // the way to the host, first hop first
 };
+
+// Fills st.proxies from st.cfg (after user and port are known).
+void resolve_proxies(Settings &st);
 
 // Built-in defaults that depend on the environment (user, home directory,
 // agent socket).

@@ -1,6 +1,7 @@
 #include "loop.hpp"
 
 #include "signer.hpp"
+#include "../tunnel/forwarders.hpp"
 
 #include <openssl/evp.h>
 
@@ -76,7 +77,15 @@ Ref<Loop> Loop::given_or_new(Loop *given, pssh_err *err)
 Loop::~Loop()
 {
     magic = 0;
+    tunnels_.reset(); // every forwarder is gone already: they hold connections of ours
     resolver_.reset(); // joins its threads before the reactor goes
+}
+
+TunnelProvider &Loop::tunnels()
+{
+    if (!tunnels_)
+        tunnels_ = make_forwarders(*this);
+    return *tunnels_;
 }
 
 Resolver &Loop::resolver()

@@ -4,6 +4,7 @@
 #include "../net/resolve.hpp"
 #include "../reactor/reactor.hpp"
 #include "known_hosts_cache.hpp"
+#include "tunnel.hpp"
 #include "../util/ref.hpp"
 #include "pssh/pssh.h"
 
@@ -33,6 +34,13 @@ public:
     Resolver &resolver();
     // known_hosts files, parsed once for every connection of this loop.
     KnownHostsCache &known_hosts() noexcept { return known_hosts_; }
+    // Streams through proxies: the forwarder threads of this loop, made on
+    // first use (src/tunnel), or what set_tunnels() installed (a
+    // forwarder's own loop reaches its hop through the previous hop).
+    TunnelProvider &tunnels();
+    void set_tunnels(std::unique_ptr<TunnelProvider> p) noexcept { tunnels_ = std::move(p); }
+    // The most verbose level logged (-1: none), for loops that log here.
+    int log_level() const noexcept { return log_fn_ ? int(log_max_) : -1; }
 
     void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
     {
@@ -103,6 +111,7 @@ private:
 
     Reactor reactor_;
     std::unique_ptr<Resolver> resolver_;
+    std::unique_ptr<TunnelProvider> tunnels_;
     std::unordered_map<std::string, Ref<Signer>> signers_; // by digest of key + passphrase
     KnownHostsCache known_hosts_;
     pssh_log_fn *log_fn_ = nullptr;

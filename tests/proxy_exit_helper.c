@@ -1,0 +1,58 @@
+/* For test_proxy: starts a command through a proxy on each target, and
+ * calls exit() while they run, with every handle still held.
+ *
+ *   proxy_exit_helper PROXY KNOWN_HOSTS KEY TARGET...
+ *
+ * Prints "started N" once every command has started, and "threads at
+ * exit T" from an atexit handler registered before libpssh's (so it runs
+ * after it): T must be 1, every forwarder joined. Exit status 0. */
+#define _GNU_SOURCE
+#include <pssh/pssh.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void count_threads(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    printf("threads at exit %d\n", n);
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5)
+        return 2;
+    atexit(count_threads);
+    pssh_config *cfg = NULL;
+    pssh_config_new(&cfg);
+    pssh_config_set_proxy(cfg, argv[1]);
+    pssh_config_set_known_hosts(cfg, argv[2]);
+    pssh_config_set_pkey_file(cfg, argv[3], NULL);
+    pssh_config_set_agent(cfg, 0);
+    pssh_config_set_default_identities(cfg, 0);
+    pssh_config_set_retries(cfg, 0, 0);
+    pssh_parallel *p = NULL;
+    size_t n = (size_t)argc - 4;
+    if (pssh_parallel_new(NULL, (const char *const *)argv + 4, n, cfg, NULL, &p) != PSSH_OK)
+        return 3;
+    pssh_output *outs[16];
+    if (n > 16 || pssh_parallel_run_command(p, "echo up; exec sleep 60", NULL, outs) != PSSH_OK)
+        return 4;
+    size_t started = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *line;
+        size_t len;
+        started += pssh_output_read_line(outs[i], PSSH_STDOUT, &line, &len, 30000) == PSSH_OK;
+    }
+    printf("started %zu\n", started);
+    fflush(stdout);
+    exit(0); /* outputs, client and config all still held */
+}
