@@ -307,6 +307,14 @@ PSSH_API pssh_err pssh_client_connect(pssh_client *c);
  * replaced by a new one. */
 PSSH_API pssh_err pssh_client_run_command(pssh_client *c, const char *cmd,
                                           const pssh_cmd_opts *opts, pssh_output **out);
+/* Open an interactive shell (parallel-ssh's open_shell): a channel with a
+ * shell request instead of exec, for devices whose exec is partial (network
+ * gear). opts may be NULL; use_pty, env, timeouts and buffer_limit apply;
+ * sudo, user and shell must be unset (PSSH_E_INVAL). Send it lines with
+ * pssh_output_shell_run(), close it with pssh_output_close_stdin() (EOF),
+ * then read its stdout, stderr and exit code like a command's. A shell
+ * request the server refuses is PSSH_E_SHELL. (Added in 0.2.) */
+PSSH_API pssh_err pssh_client_open_shell(pssh_client *c, const pssh_cmd_opts *opts, pssh_output **out);
 /* Deprecated alias of pssh_client_run_command. */
 PSSH_API pssh_err pssh_client_execute(pssh_client *c, const char *cmd, const pssh_cmd_opts *opts,
                                       pssh_output **out)
@@ -385,6 +393,11 @@ PSSH_API pssh_err pssh_output_read(pssh_output *o, pssh_stream stream, void *buf
  * it again. PSSH_E_STATE: stdin was closed, or the command stopped reading. */
 PSSH_API pssh_err pssh_output_write_stdin(pssh_output *o, const void *buf, size_t len,
                                           int timeout_ms, size_t *written);
+/* A shell's next line: writes line and a newline to its stdin (as
+ * pssh_output_write_stdin, same timeout and PSSH_E_AGAIN). PSSH_E_SHELL
+ * when the output is not a shell, or the shell's input is closed or it is
+ * over. (Added in 0.2.) */
+PSSH_API pssh_err pssh_output_shell_run(pssh_output *o, const char *line, int timeout_ms);
 /* Send EOF on stdin. Further writes return PSSH_E_STATE. */
 PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms);
 /* Wait until the command has exited and its channel closed (-1: no limit).
@@ -510,6 +523,22 @@ PSSH_API pssh_err pssh_parallel_run_command(pssh_parallel *p, const char *cmd,
 PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const *cmds,
                                              size_t ncmds, const pssh_cmd_opts *opts,
                                              pssh_output **outs);
+/* Shells on every host (parallel-ssh's open_shell on each): like
+ * pssh_parallel_run_command, with pssh_client_open_shell's options; outs
+ * get the shells. (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_open_shells(pssh_parallel *p, const pssh_cmd_opts *opts, pssh_output **outs);
+/* Send lines (a newline added to each) to every shell of the last
+ * pssh_parallel_open_shells (parallel-ssh's run_shell_commands), to all
+ * hosts at once. PSSH_OK once every shell took them, PSSH_E_AGAIN after
+ * timeout_ms (the rest stays queued and goes in the background),
+ * PSSH_E_SHELL when the last run was not shells or some shell's input was
+ * closed (pssh_parallel_error_message names it; the others got the
+ * lines). (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_run_shell_commands(pssh_parallel *p, const char *const *lines, size_t n,
+                                                   int timeout_ms);
+/* Close every shell's input (EOF), then join them (parallel-ssh's
+ * join_shells): returns as pssh_parallel_join does. (Added in 0.2.) */
+PSSH_API pssh_err pssh_parallel_join_shells(pssh_parallel *p, int timeout_ms, size_t *unfinished);
 /* Connect and authenticate every host (through the pool) without running
  * anything. Per-host results: pssh_parallel_host_error(). */
 PSSH_API pssh_err pssh_parallel_connect_auth(pssh_parallel *p);

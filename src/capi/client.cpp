@@ -65,6 +65,21 @@ PSSH_API pssh_err pssh_client_run_command(pssh_client *c, const char *cmd, const
     });
 }
 
+PSSH_API pssh_err pssh_client_open_shell(pssh_client *c, const pssh_cmd_opts *opts, pssh_output **out)
+{
+    if (out)
+        *out = nullptr;
+    Client *cl = unwrap<Client>(c);
+    if (!cl || !out || !pssh::capi::cmd_opts_ok(opts))
+        return PSSH_E_INVAL;
+    return guard([&] {
+        Output *o = nullptr;
+        pssh_err rc = cl->open_shell(opts, &o);
+        *out = wrap<pssh_output>(o);
+        return rc;
+    });
+}
+
 PSSH_API pssh_err pssh_client_execute(pssh_client *c, const char *cmd, const pssh_cmd_opts *opts,
                                       pssh_output **out)
 {

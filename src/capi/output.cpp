@@ -68,6 +68,14 @@ PSSH_API pssh_err pssh_output_write_stdin(pssh_output *o, const void *buf, size_
     return guard([&] { return out->write_stdin(buf, len, timeout_ms, written); });
 }
 
+PSSH_API pssh_err pssh_output_shell_run(pssh_output *o, const char *line, int timeout_ms)
+{
+    Output *out = unwrap<Output>(o);
+    if (!out || !line)
+        return PSSH_E_INVAL;
+    return guard([&] { return out->shell_run(line, strlen(line), timeout_ms); });
+}
+
 PSSH_API pssh_err pssh_output_close_stdin(pssh_output *o, int timeout_ms)
 {
     Output *out = unwrap<Output>(o);

@@ -129,6 +129,32 @@ PSSH_API pssh_err pssh_parallel_run_commands(pssh_parallel *p, const char *const
     return guard([&] { return x->run(cmds, ncmds, true, opts, reinterpret_cast<Output **>(outs)); });
 }
 
+PSSH_API pssh_err pssh_parallel_open_shells(pssh_parallel *p, const pssh_cmd_opts *opts, pssh_output **outs)
+{
+    Parallel *x = unwrap<Parallel>(p);
+    if (!x || !pssh::capi::cmd_opts_ok(opts))
+        return PSSH_E_INVAL;
+    return guard([&] { return x->open_shells(opts, reinterpret_cast<Output **>(outs)); });
+}
+
+PSSH_API pssh_err pssh_parallel_run_shell_commands(pssh_parallel *p, const char *const *lines, size_t n,
+                                                   int timeout_ms)
+{
+    Parallel *x = unwrap<Parallel>(p);
+    if (!x || (!lines && n))
+        return PSSH_E_INVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!lines[i])
+            return PSSH_E_INVAL;
+    return guard([&] { return x->shell_run(lines, n, timeout_ms); });
+}
+
+PSSH_API pssh_err pssh_parallel_join_shells(pssh_parallel *p, int timeout_ms, size_t *unfinished)
+{
+    Parallel *x = unwrap<Parallel>(p);
+    return x ? guard([&] { return x->join_shells(timeout_ms, unfinished); }) : PSSH_E_INVAL;
+}
+
 PSSH_API pssh_err pssh_parallel_connect_auth(pssh_parallel *p)
 {
     Parallel *x = unwrap<Parallel>(p);

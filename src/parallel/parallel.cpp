@@ -109,6 +109,26 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
             return rc;
         }
     }
+    return start(specs, outs);
+}
+
+pssh_err Parallel::open_shells(const pssh_cmd_opts *opts, Output **outs)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    std::vector<CommandSpec> specs(1);
+    std::string why;
+    if (pssh_err rc = make_shell_spec(opts, specs[0], &why); rc != PSSH_OK) {
+        err_.set(rc, why);
+        return rc;
+    }
+    return start(specs, outs);
+}
+
+// specs: one for every host, or one per host.
+pssh_err Parallel::start(const std::vector<CommandSpec> &specs, Output **outs)
+{
+    const size_t n = hosts_.size();
     Ref<Parallel> self = Ref<Parallel>::share(this); // a callback may release the caller's handle
     release_outputs();
     err_.clear();
@@ -117,7 +137,7 @@ pssh_err Parallel::run(const char *const *cmds, size_t ncmds, bool per_host, con
     last_.reserve(n);
     for (size_t i = 0; i < n; i++) {
         hosts_[i].failure.clear();
-        CommandSpec spec = specs[per_host ? i : 0];
+        CommandSpec spec = specs[specs.size() == n ? i : 0];
         last_.push_back(Output::create(Ref<Session>::share(&live_session(i)), std::move(spec), this, i, pool_));
     }
     pssh_err rc = loop_->run_until([this] { return unstarted_ == 0 || (stop_on_errors_ && failed_ > 0); },
@@ -156,6 +176,52 @@ pssh_err Parallel::connect_auth()
     if (rc != PSSH_OK)
         return rc;
     return stop_on_errors_ && err_ ? err_.code : PSSH_OK;
+}
+
+// Lines go to every shell of the last run at once: queued on all of them,
+// then sent together.
+pssh_err Parallel::shell_run(const char *const *lines, size_t n, int timeout_ms)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    Ref<Parallel> self = Ref<Parallel>::share(this);
+    err_.clear();
+    std::vector<Ref<Output>> shells;
+    for (Ref<Output> &o : last_) {
+        if (!o->is_shell())
+            return PSSH_E_SHELL;
+        bool ok = true;
+        for (size_t k = 0; k < n && ok; k++) {
+            std::string l(lines[k]);
+            l.push_back('\n');
+            ok = o->queue_stdin(l.data(), l.size());
+        }
+        if (ok)
+            shells.push_back(o);
+        else if (!err_)
+            err_.set(PSSH_E_SHELL, o->session().settings().display + ": shell: its input is closed");
+    }
+    pssh_err rc = loop_->wait_until(
+        [&] {
+            for (const Ref<Output> &o : shells)
+                if (!o->stdin_flushed())
+                    return false;
+            return true;
+        },
+        deadline_after_ms(timeout_ms));
+    if (rc != PSSH_OK)
+        return rc;
+    return err_ ? err_.code : PSSH_OK;
+}
+
+pssh_err Parallel::join_shells(int timeout_ms, size_t *unfinished)
+{
+    if (loop_->busy())
+        return PSSH_E_BUSY;
+    for (Ref<Output> &o : last_)
+        if (o->is_shell())
+            o->queue_eof();
+    return join(timeout_ms, false, unfinished);
 }
 
 pssh_err Parallel::join(int timeout_ms, bool consume, size_t *unfinished)

@@ -45,6 +45,9 @@ public:
     // host (ncmds must equal size(): PSSH_E_HOST_ARG otherwise).
     pssh_err run(const char *const *cmds, size_t ncmds, bool per_host, const pssh_cmd_opts *opts,
                  Output **outs);
+    pssh_err open_shells(const pssh_cmd_opts *opts, Output **outs);
+    pssh_err shell_run(const char *const *lines, size_t n, int timeout_ms);
+    pssh_err join_shells(int timeout_ms, size_t *unfinished);
     pssh_err connect_auth();
     pssh_err join(int timeout_ms, bool consume, size_t *unfinished);
     bool finished() const noexcept { return unfinished_ == 0; }
@@ -78,6 +81,7 @@ private:
     ~Parallel() override;
 
     Session &live_session(size_t i);
+    pssh_err start(const std::vector<CommandSpec> &specs, Output **outs);
     void note_failure(const Failure &f, size_t i);
     void release_outputs();
 

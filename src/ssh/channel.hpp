@@ -12,8 +12,9 @@ struct _LIBSSH2_CHANNEL;
 namespace pssh {
 
 struct SessionChannelsTag {};
+struct OpenWaitersTag {};
 
-class Channel : public RefCounted, public Linked<SessionChannelsTag> {
+class Channel : public RefCounted, public Linked<SessionChannelsTag>, public Linked<OpenWaitersTag> {
 public:
     // What a step is waiting for.
     enum class Wait {
@@ -33,6 +34,11 @@ public:
 protected:
     Channel() = default;
     ~Channel() override = default;
+
+private:
+    friend class Session;
+    Wait last_ = Wait::Libssh2; // what its last step waited for
+    bool woken_ = true;         // step it on the next pass, whatever it waits for
 };
 
 } // namespace pssh

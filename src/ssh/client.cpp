@@ -67,6 +67,17 @@ pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *o, CommandSpec 
     return PSSH_OK;
 }
 
+pssh_err make_shell_spec(const pssh_cmd_opts *o, CommandSpec &out, std::string *why)
+{
+    if (o && (o->sudo || (o->user && *o->user) || (o->shell && *o->shell))) {
+        *why = "sudo, user and shell do not apply to an interactive shell";
+        return PSSH_E_INVAL;
+    }
+    pssh_err rc = make_command_spec("", o, out, why);
+    out.shell = true;
+    return rc;
+}
+
 pssh_err Client::create(Loop *loop, const char *host, const Config *cfg, Client **out)
 {
     pssh_err err;
@@ -132,13 +143,29 @@ pssh_err Client::run_command(const char *cmd, const pssh_cmd_opts *opts, Output 
     std::string why;
     if (pssh_err rc = make_command_spec(cmd, opts, spec, &why); rc != PSSH_OK)
         return fail(rc, st_->display + ": run_command: " + why);
+    return start("run_command", std::move(spec), out);
+}
+
+pssh_err Client::open_shell(const pssh_cmd_opts *opts, Output **out)
+{
+    if (loop_->busy())
+        return fail(PSSH_E_BUSY, st_->display + ": open_shell: called from inside a callback");
+    CommandSpec spec;
+    std::string why;
+    if (pssh_err rc = make_shell_spec(opts, spec, &why); rc != PSSH_OK)
+        return fail(rc, st_->display + ": open_shell: " + why);
+    return start("open_shell", std::move(spec), out);
+}
+
+pssh_err Client::start(const char *what, CommandSpec spec, Output **out)
+{
     Ref<Client> self = Ref<Client>::share(this);
     Session &s = live_session();
     Ref<Output> o = Output::create(Ref<Session>::share(&s), std::move(spec));
     pssh_err rc = o->wait_started();
     if (rc != PSSH_OK) {
         const Failure &f = o->failure();
-        return fail(f ? f.code : rc, f ? f.msg : st_->display + ": run_command: " + error_text(rc));
+        return fail(f ? f.code : rc, f ? f.msg : st_->display + ": " + what + ": " + error_text(rc));
     }
     err_.clear();
     *out = o.release();

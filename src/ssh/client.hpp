@@ -24,6 +24,9 @@ constexpr size_t kMaxCommandBytes = 32768;
 // The command spec for run_command: the exec line and its options.
 // PSSH_E_INVAL with the reason in *why.
 pssh_err make_command_spec(const char *cmd, const pssh_cmd_opts *opts, CommandSpec &out, std::string *why);
+// The same for an interactive shell: pty, env, timeouts and buffer limit
+// apply; sudo, user and shell do not (PSSH_E_INVAL).
+pssh_err make_shell_spec(const pssh_cmd_opts *opts, CommandSpec &out, std::string *why);
 
 class Client final : public RefCounted {
 public:
@@ -35,6 +38,7 @@ public:
 
     pssh_err connect();
     pssh_err run_command(const char *cmd, const pssh_cmd_opts *opts, Output **out);
+    pssh_err open_shell(const pssh_cmd_opts *opts, Output **out);
     pssh_err eagain(pssh_eagain_fn *fn, void *arg, int timeout_ms, int *rc);
     pssh_err eagain_write(pssh_eagain_write_fn *fn, void *arg, const void *buf, size_t len,
                           int timeout_ms, size_t *written, long *rc);
@@ -51,6 +55,8 @@ private:
     ~Client() override { magic = 0; }
     // The current connection, or a new one if there is none or it is over.
     Session &live_session();
+    // Starts spec on the connection and waits until it runs.
+    pssh_err start(const char *what, CommandSpec spec, Output **out);
     pssh_err fail(pssh_err code, const std::string &msg);
     // eagain helpers: run the loop until libssh2 may progress on s, the
     // connection ends, or the deadline passes.

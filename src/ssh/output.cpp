@@ -209,7 +209,7 @@ bool Output::spurious(long rc)
     return true;
 }
 
-Channel::Wait Output::fail_io(long rc, const char *what)
+Channel::Wait Output::fail_io(long rc, const char *what, pssh_err refused)
 {
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
@@ -217,7 +217,7 @@ Channel::Wait Output::fail_io(long rc, const char *what)
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
         fail(s.failure() ? s.failure().code : PSSH_E_LOST, s.failure().msg); // PSSH_E_PROXY behind a proxy
     } else {
-        fail(PSSH_E_CHANNEL, s.settings().display + ": " + what + ": " + why);
+        fail(refused, s.settings().display + ": " + what + ": " + why);
     }
     return Wait::None;
 }
@@ -283,11 +283,14 @@ Channel::Wait Output::step()
             SET_STATE(State::Exec);
             break;
         case State::Exec: {
-            int rc = libssh2_channel_exec(ch_, spec_.command.c_str());
+            int rc = spec_.shell ? libssh2_channel_shell(ch_) : libssh2_channel_exec(ch_, spec_.command.c_str());
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return Wait::Libssh2;
-            if (rc && !spurious(rc)) // spurious: exec was sent; the output will tell
+            if (rc && !spurious(rc)) { // spurious: the request was sent; the output will tell
+                if (spec_.shell)
+                    return fail_io(rc, "starting a shell (refused by the server?)", PSSH_E_SHELL);
                 return fail_io(rc, "starting the command");
+            }
             t_run_ = now_ns();
             exec_ms_ = ns_to_ms(t_run_ - t_exec_);
             start_timer(spec_.timeout_ms);
@@ -583,9 +586,7 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     // same bytes must be offered again at the same offset. What is not sent
     // by the deadline stays queued, in order, and is sent in the background.
     const uint64_t base = stdin_queued_;
-    pending_.append(static_cast<const char *>(buf), len);
-    stdin_queued_ += len;
-    session_->wake(this);
+    queue_stdin(static_cast<const char *>(buf), len);
     pssh_err rc = session_->loop().wait_until(
         [&] { return stdin_sent_ >= base + len || write_err_ || finished(); },
         deadline_after_ms(timeout_ms));
@@ -598,6 +599,39 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
     return rc;
 }
 
+bool Output::queue_stdin(const char *p, size_t n)
+{
+    if (stdin_closed_ || write_err_ || finished())
+        return false;
+    pending_.append(p, n);
+    stdin_queued_ += n;
+    session_->wake(this);
+    return true;
+}
+
+void Output::queue_eof() noexcept
+{
+    if (stdin_closed_ || finished())
+        return;
+    stdin_closed_ = true;
+    eof_pending_ = true;
+    session_->wake(this);
+}
+
+pssh_err Output::shell_run(const char *line, size_t len, int timeout_ms)
+{
+    if (!spec_.shell)
+        return PSSH_E_SHELL;
+    if (session_->loop().busy())
+        return PSSH_E_BUSY;
+    if (stdin_closed_ || write_err_ || finished())
+        return PSSH_E_SHELL;
+    std::string l(line, len);
+    l.push_back('\n');
+    pssh_err rc = write_stdin(l.data(), l.size(), timeout_ms, nullptr);
+    return rc == PSSH_E_STATE ? PSSH_E_SHELL : rc;
+}
+
 pssh_err Output::close_stdin(int timeout_ms)
 {
     if (session_->loop().busy())
@@ -605,11 +639,7 @@ pssh_err Output::close_stdin(int timeout_ms)
     if (finished())
         return fail_ ? fail_.code : PSSH_OK;
     Ref<Output> self = Ref<Output>::share(this);
-    if (!stdin_closed_) {
-        stdin_closed_ = true;
-        eof_pending_ = true;
-        session_->wake(this);
-    }
+    queue_eof();
     pssh_err rc = session_->loop().wait_until([&] { return eof_sent_ || finished(); },
                                               deadline_after_ms(timeout_ms));
     if (fail_)

@@ -18,6 +18,7 @@ namespace pssh {
 
 struct CommandSpec {
     std::string command; // as sent to exec (sudo/shell already applied)
+    bool shell = false;  // an interactive shell: no command, lines go to its stdin
     bool use_pty = false;
     std::vector<std::string> env; // "NAME=value"
     int read_timeout_ms = 0;
@@ -82,6 +83,17 @@ public:
     pssh_err read(pssh_stream s, void *buf, size_t cap, size_t *n, int timeout_ms);
     pssh_err write_stdin(const void *buf, size_t len, int timeout_ms, size_t *written);
     pssh_err close_stdin(int timeout_ms);
+    // A shell's next line (a newline is added): PSSH_E_SHELL when this is
+    // not a shell or its input is closed.
+    pssh_err shell_run(const char *line, size_t len, int timeout_ms);
+    bool is_shell() const noexcept { return spec_.shell; }
+    // Appends to stdin without waiting; false once stdin is closed, the
+    // command stopped reading, or it is over.
+    bool queue_stdin(const char *p, size_t n);
+    // Everything queued so far has been sent (or never will be).
+    bool stdin_flushed() const noexcept { return stdin_sent_ >= stdin_queued_ || write_err_ || finished(); }
+    // Queues EOF on stdin without waiting.
+    void queue_eof() noexcept;
     pssh_err wait(int timeout_ms, bool discard);
 
     int exit_code() const noexcept;
@@ -107,7 +119,7 @@ private:
     bool read_streams(bool *failed);
     bool write_pending(bool *failed);
     Wait finish();
-    Wait fail_io(long rc, const char *what);
+    Wait fail_io(long rc, const char *what, pssh_err refused = PSSH_E_CHANNEL);
     void deliver(int stream);
     bool spurious(long rc);
     static constexpr int kMaxSpurious = 8;

@@ -436,6 +436,7 @@ void Session::become_ready()
     }
     loop_->log(PSSH_LOG_DEBUG, "%s: connected and authenticated in %.1f ms", st_->display.c_str(),
                ns_to_ms(now - t_attempt_));
+    wake_all(); // the channels waiting for the connection
     settled();
 }
 
@@ -460,6 +461,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
     auth_.reset();
     SET_STATE(State::Failed);
     hold(false);
+    wake_all(); // the channels waiting for the connection fail with it
     settled();
 }
 
@@ -514,7 +516,7 @@ void Session::mark_dead(const std::string &why)
     }
     if (fd_ >= 0)
         shutdown(fd_, SHUT_RDWR);
-    kick();
+    wake_all(); // every channel on it is over
 }
 
 void Session::on_deadline(void *p)
@@ -577,6 +579,8 @@ void Session::on_io(unsigned events)
     Ref<Session> self = Ref<Session>::share(this);
     if (user_waiting_)
         user_ready_ = true;
+    if (events & EV_READ)
+        io_in_ = true;
     if (state_ == State::Connecting) {
         connect_done();
     } else if (state_ == State::Ready) {
@@ -626,6 +630,7 @@ void Session::run()
             // Every flow has taken what libssh2 had queued: now libssh2 may
             // see the socket's end, and the next pass fails the flows.
             rx_.release_end();
+            wake_all();
             if (user_waiting_)
                 user_ready_ = true;
             continue;
@@ -659,20 +664,61 @@ void Session::close_if_retired()
     SET_STATE(State::Closed);
 }
 
+// A channel is stepped when it was woken, when its last step waited on a
+// libssh2 call, or when it waits only for the peer and libssh2 has queued
+// data or an EOF for it. The checks are cheap (they read libssh2's queue), so
+// a session carrying many channels steps only those with something to do.
+bool Session::due(Channel &c) const noexcept
+{
+    if (c.woken_ || c.last_ != Channel::Wait::Data)
+        return c.woken_ || c.last_ == Channel::Wait::Libssh2;
+    LIBSSH2_CHANNEL *h = c.handle();
+    return !h || libssh2_poll_channel_read(h, 1) || libssh2_channel_eof(h);
+}
+
 bool Session::step_flows()
 {
     if (channels_.empty())
         return false;
     idle_data_ = false;
-    // Stepping can release outputs (user callbacks); step a snapshot.
+    // Stepping can release channels (user callbacks): step a snapshot of
+    // the due ones, each held.
     size_t base = scratch_.size();
-    for (Channel *c = channels_.front(); c; c = channels_.next(c))
-        scratch_.push_back(Ref<Channel>::share(c));
+    Channel *reader = nullptr; // one that waits for data, if the socket has some
+    for (Channel *c = channels_.front(); c; c = channels_.next(c)) {
+        if (due(*c))
+            scratch_.push_back(Ref<Channel>::share(c));
+        else if (!reader && c->last_ == Channel::Wait::Data)
+            reader = c;
+    }
+    // New bytes on the socket and nobody due to read them: one channel's
+    // read pulls them into libssh2's queue, then the others are polled.
+    if (io_in_ && scratch_.size() == base && reader)
+        scratch_.push_back(Ref<Channel>::share(reader));
+    io_in_ = false;
     bool blocked = false;
-    for (size_t i = base; i < scratch_.size(); i++)
-        blocked |= scratch_[i]->step() != Channel::Wait::None;
+    for (size_t i = base; i < scratch_.size(); i++) {
+        Channel &c = *scratch_[i];
+        c.woken_ = false;
+        c.last_ = c.step();
+    }
     scratch_.resize(base);
+    for (Channel *c = channels_.front(); c && !blocked; c = channels_.next(c))
+        blocked = c->last_ != Channel::Wait::None;
     return blocked;
+}
+
+void Session::wake_all() noexcept
+{
+    for (Channel *c = channels_.front(); c; c = channels_.next(c))
+        c->woken_ = true;
+    kick();
+}
+
+void Session::wake_next_opener() noexcept
+{
+    if (Channel *c = open_waiters_.pop_front())
+        wake(c);
 }
 
 bool Session::reader_holds_back() const noexcept
@@ -694,6 +740,7 @@ bool Session::step_orphans()
             orphan_open_ = false;
             if (ch)
                 orphans_.push_back(Orphan{ch, false});
+            wake_next_opener();
         }
     }
     for (size_t i = 0; i < orphans_.size();) {
@@ -757,48 +804,61 @@ void Session::update_interest(bool flows_blocked)
 void Session::attach(Channel *c)
 {
     channels_.push_back(c);
+    c->woken_ = true;
     if (state_ == State::Idle)
         start();
     kick();
 }
 
-void Session::detach(Channel *o) noexcept
+void Session::detach(Channel *c) noexcept
 {
-    List<Channel, SessionChannelsTag>::remove(o);
-    if (opening_ == o) {
+    List<Channel, SessionChannelsTag>::remove(c);
+    List<Channel, OpenWaitersTag>::remove(c);
+    if (opening_ == c) {
         opening_ = nullptr;
-        kick();
+        wake_next_opener();
     }
 }
 
-bool Session::acquire_open(Channel *o) noexcept
+// A channel that cannot open now waits in line and is woken in its turn.
+bool Session::acquire_open(Channel *c) noexcept
 {
-    if (orphan_open_ || (opening_ && opening_ != o))
+    if (orphan_open_ || (opening_ && opening_ != c)) {
+        if (!List<Channel, OpenWaitersTag>::contains_node(c))
+            open_waiters_.push_back(c);
         return false;
-    opening_ = o;
+    }
+    List<Channel, OpenWaitersTag>::remove(c);
+    opening_ = c;
     return true;
 }
 
-void Session::release_open(Channel *o) noexcept
+void Session::release_open(Channel *c) noexcept
 {
-    if (opening_ != o)
+    if (opening_ != c)
         return;
     opening_ = nullptr;
-    kick(); // the next output in line may open its channel
+    wake_next_opener();
 }
 
-void Session::orphan_open(Channel *o) noexcept
+void Session::orphan_open(Channel *c) noexcept
 {
-    if (opening_ != o)
+    if (opening_ != c)
         return;
     opening_ = nullptr;
     if (ssh_ && !over()) {
         orphan_open_ = true;
         kick();
+    } else {
+        wake_next_opener();
     }
 }
 
-void Session::wake(Channel *) noexcept { kick(); }
+void Session::wake(Channel *c) noexcept
+{
+    c->woken_ = true;
+    kick();
+}
 
 void Session::adopt_channel(_LIBSSH2_CHANNEL *ch)
 {

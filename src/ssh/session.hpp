@@ -134,6 +134,9 @@ private:
     void close_transport() noexcept;
     void run();
     bool step_flows();
+    bool due(Channel &c) const noexcept;
+    void wake_all() noexcept;
+    void wake_next_opener() noexcept;
     bool reader_holds_back() const noexcept;
     bool step_orphans();
     void watch_idle(unsigned events);
@@ -176,6 +179,8 @@ private:
     double connect_ms_ = -1, handshake_ms_ = -1, auth_ms_ = -1;
 
     List<Channel, SessionChannelsTag> channels_;
+    List<Channel, OpenWaitersTag> open_waiters_; // for the open slot, in order
+    bool io_in_ = false; // the socket woke readable: someone must pull its bytes in
     std::vector<Ref<Channel>> scratch_; // channels being stepped (reused)
     Channel *opening_ = nullptr;
     bool orphan_open_ = false;
