@@ -309,9 +309,15 @@ Channel::Wait TunnelChannel::pump()
         }
     }
 
-    // Host to requester: read while the socket takes it all.
+    // Host to requester: read while the socket takes it all; what it
+    // refuses waits for room (EV_WRITE), and the channel is not read
+    // meanwhile, so the host's window holds it back.
     size_t budget = kStepBudget;
-    while (!ch_eof_ && rest_.empty()) {
+    for (;;) {
+        if (!rest_.empty() && !flush_rest())
+            return finish();
+        if (!rest_.empty() || ch_eof_)
+            break;
         if (budget == 0) {
             s.wake(this); // more later: the other tunnels run first
             break;
@@ -338,8 +344,6 @@ Channel::Wait TunnelChannel::pump()
             data = true;
         break;
     }
-    if (!rest_.empty() && !flush_rest())
-        return finish();
     if (ch_eof_ && rest_.empty() && !shut_wr_) {
         shutdown(fd_, SHUT_WR);
         shut_wr_ = true;
