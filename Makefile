@@ -22,8 +22,12 @@ test: deps $(BUILD)/build.ninja
 demo: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD) demo
 
-install: build
-	$(MESON) install -C $(BUILD)
+# Installs an optimised build (release + LTO: the smallest fast library) from
+# its own folder; the development build stays debugoptimized.
+install: deps
+	$(MESON) setup $(BUILD)-release --buildtype=release -Db_lto=true --reconfigure 2>/dev/null || \
+	$(MESON) setup $(BUILD)-release --buildtype=release -Db_lto=true
+	$(MESON) install -C $(BUILD)-release
 
 bench: deps $(BUILD)/build.ninja
 	$(MESON) compile -C $(BUILD) bench
@@ -48,7 +52,7 @@ valgrind: deps $(BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-release
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS per target, default 60.
 fuzz: deps

@@ -3,11 +3,15 @@
 #include "fixtures/fleet.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 TestSuite(auth, .timeout = 60);
@@ -106,14 +110,21 @@ Test(auth, unknown_user_is_refused)
     cr_assert(strstr(msg, "no-such-user-pssh") != NULL, "%s", msg);
 }
 
+/* An authentication failure is final: with retries set, the call still
+ * returns before the first retry delay could have passed. */
+#define RETRY_DELAY ((int)within(5000))
+
 Test(auth, rsa_key_is_an_unsupported_algorithm)
 {
     pssh_config *cfg = fleet_config();
     char msg[512];
     cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_rsa"), NULL), PSSH_OK);
+    cr_assert_eq(pssh_config_set_retries(cfg, 3, RETRY_DELAY), PSSH_OK);
     double t0 = now_ms();
     cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_KEY_ALGO);
-    cr_assert(now_ms() - t0 < within(1000));
+    double dt = now_ms() - t0;
+    cr_assert(dt < RETRY_DELAY, "retried: %.0f ms", dt);
+    cr_assert(strstr(msg, "attempts") == NULL, "%s", msg);
     cr_assert(strstr(msg, "unsupported key algorithm") != NULL, "%s", msg);
     pssh_config_free(cfg);
 }
@@ -161,11 +172,21 @@ static pssh_config *password_config(const char *password)
     return cfg;
 }
 
+/* The fleet's PAM sshd. Without root there can be none: skipped, saying
+ * so. As root it must be there: its absence fails the test, unless
+ * PSSH_TEST_SKIP_PAM is set (a machine known to lack mount namespaces). */
 static const char *pam_host(const char *var)
 {
     const char *h = getenv(var);
-    if (!h || !*h)
-        cr_skip_test("no PAM sshd in this fleet (needs root and unshare)");
+    if (!h || !*h) {
+        const char *status = getenv("FLEET_PW_STATUS");
+        if (status && !strcmp(status, "not-root"))
+            cr_skip_test("no PAM sshd: the fleet does not run as root");
+        if (getenv("PSSH_TEST_SKIP_PAM"))
+            cr_skip_test("no PAM sshd (%s), and PSSH_TEST_SKIP_PAM is set", status ? status : "unknown");
+        cr_assert_fail("the fleet has no PAM sshd: %s (see %s/sshd.pw.log; PSSH_TEST_SKIP_PAM=1 skips this)",
+                       status ? status : "FLEET_PW_STATUS not set", fleet("FLEET_DIR"));
+    }
     static char buf[64];
     snprintf(buf, sizeof buf, "%s:%d", h, fleet_port());
     return buf;
@@ -189,17 +210,44 @@ Test(auth, keyboard_interactive)
     cr_assert(strstr(msg, "keyboard-interactive refused") != NULL, "%s", msg);
 }
 
-/* A real ssh-agent, started for the test and stopped by pid. */
-static int agent_pid;
+/* A real ssh-agent, started for the test as `ssh-agent -a SOCK sleep 120`:
+ * the agent ends with its `sleep` (so a failed test cannot leave it
+ * behind), and both are stopped by pid. */
+static int agent_pid, agent_sleep_pid;
 static void start_agent(const char *key)
 {
     char sock[256], cmd[512];
     snprintf(sock, sizeof sock, "%s/agent.%d.sock", fleet("FLEET_DIR"), (int)getpid());
-    snprintf(cmd, sizeof cmd, "ssh-agent -a %s 2>/dev/null | sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\);.*/\\1/p'", sock);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    cr_assert_eq(fscanf(p, "%d", &agent_pid), 1, "ssh-agent did not start");
-    pclose(p);
+    unlink(sock);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("ssh-agent", "ssh-agent", "-a", sock, "sleep", "120", (char *)NULL);
+        _exit(127);
+    }
+    agent_sleep_pid = (int)pid;
+    /* The agent's pid is in the environment of the command it started. */
+    char env_path[64], env[8192];
+    snprintf(env_path, sizeof env_path, "/proc/%d/environ", (int)pid);
+    for (int i = 0; i < 200 && !agent_pid; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        FILE *f = fopen(env_path, "r");
+        size_t n = f ? fread(env, 1, sizeof env - 1, f) : 0;
+        if (f)
+            fclose(f);
+        env[n] = 0;
+        for (size_t at = 0; at < n; at += strlen(env + at) + 1)
+            if (!strncmp(env + at, "SSH_AGENT_PID=", 14))
+                agent_pid = atoi(env + at + 14);
+        if (!agent_pid || access(sock, F_OK) != 0) {
+            agent_pid = 0;
+            nanosleep(&ts, NULL);
+        }
+    }
+    cr_assert(agent_pid > 0, "ssh-agent did not start");
     setenv("SSH_AUTH_SOCK", sock, 1);
     snprintf(cmd, sizeof cmd, "ssh-add -q %s 2>/dev/null", key);
     cr_assert_eq(system(cmd), 0);
@@ -208,7 +256,11 @@ static void stop_agent(void)
 {
     if (agent_pid > 0)
         kill(agent_pid, SIGTERM);
-    agent_pid = 0;
+    if (agent_sleep_pid > 0) {
+        kill(agent_sleep_pid, SIGTERM);
+        waitpid(agent_sleep_pid, NULL, 0);
+    }
+    agent_pid = agent_sleep_pid = 0;
 }
 
 Test(auth, agent, .fini = stop_agent)
@@ -239,18 +291,104 @@ Test(auth, agent_with_the_wrong_key, .fini = stop_agent)
     pssh_config_free(cfg);
 }
 
+/* Nothing to offer: refused at once, never retried. */
 Test(auth, no_credentials_at_all)
 {
-    pssh_config *cfg = password_config("x");
-    pssh_config_free(cfg);
+    pssh_config *cfg = NULL;
     cr_assert_eq(pssh_config_new(&cfg), PSSH_OK);
     pssh_config_set_known_hosts(cfg, fleet("FLEET_KNOWN_HOSTS"));
     pssh_config_set_agent(cfg, 0);
     pssh_config_set_default_identities(cfg, 0);
+    pssh_config_set_retries(cfg, 3, RETRY_DELAY);
     char msg[512];
+    double t0 = now_ms();
     cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
+    double dt = now_ms() - t0;
+    cr_assert(dt < RETRY_DELAY, "retried: %.0f ms", dt);
     cr_assert(strstr(msg, "no credential") != NULL, "%s", msg);
+    cr_assert(strstr(msg, "attempts") == NULL, "%s", msg);
     pssh_config_free(cfg);
+}
+
+/* A refused key is final too. */
+Test(auth, refused_key_is_not_retried)
+{
+    pssh_config *cfg = fleet_config();
+    cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_wrong"), NULL), PSSH_OK);
+    pssh_config_set_retries(cfg, 3, RETRY_DELAY);
+    char msg[512];
+    double t0 = now_ms();
+    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_AUTH);
+    double dt = now_ms() - t0;
+    cr_assert(dt < RETRY_DELAY, "retried: %.0f ms", dt);
+    cr_assert(strstr(msg, "attempts") == NULL, "%s", msg);
+    pssh_config_free(cfg);
+}
+
+/* ---- defaults from the environment (HOME, SSH_AUTH_SOCK) ---- */
+
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && chmod 600 '%s'", from, to, to);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* A fresh HOME with an empty ~/.ssh, no agent: only what the test puts
+ * there counts. Returns ~/.ssh. */
+static const char *temp_home(void)
+{
+    static char home[256], ssh_dir[300];
+    snprintf(home, sizeof home, "%s/home-%d", fleet("FLEET_DIR"), (int)getpid());
+    snprintf(ssh_dir, sizeof ssh_dir, "%s/.ssh", home);
+    cr_assert(mkdir(home, 0700) == 0 || errno == EEXIST);
+    cr_assert(mkdir(ssh_dir, 0700) == 0 || errno == EEXIST);
+    setenv("HOME", home, 1);
+    unsetenv("SSH_AUTH_SOCK");
+    return ssh_dir;
+}
+
+/* A config that sets nothing about keys, agent or known_hosts. */
+static pssh_config *bare_config(void)
+{
+    pssh_config *cfg = NULL;
+    cr_assert_eq(pssh_config_new(&cfg), PSSH_OK);
+    pssh_config_set_retries(cfg, 0, 0);
+    pssh_config_set_timeout(cfg, (int)within(30000));
+    return cfg;
+}
+
+/* ~/.ssh/known_hosts is the default known_hosts (strict by default), and
+ * ~/.ssh/id_ed25519 a default identity, with HOME taken from the
+ * environment. */
+Test(auth, default_known_hosts_and_identity_from_home)
+{
+    const char *ssh_dir = temp_home();
+    char kh[400], id[400], msg[512];
+    snprintf(kh, sizeof kh, "%s/known_hosts", ssh_dir);
+    snprintf(id, sizeof id, "%s/id_ed25519", ssh_dir);
+    cr_assert_eq(try_connect(fleet_host(1), bare_config(), msg, sizeof msg), PSSH_E_HOSTKEY_UNKNOWN, "%s", msg);
+    cr_assert(strstr(msg, kh) != NULL, "%s does not name %s", msg, kh);
+    copy_file(fleet("FLEET_KNOWN_HOSTS"), kh);
+    cr_assert_eq(try_connect(fleet_host(1), bare_config(), msg, sizeof msg), PSSH_E_AUTH, "%s", msg);
+    copy_file(fleet("FLEET_KEY"), id);
+    cr_assert_eq(try_connect(fleet_host(1), bare_config(), msg, sizeof msg), PSSH_OK, "%s", msg);
+    pssh_config *off = bare_config();
+    pssh_config_set_default_identities(off, 0);
+    cr_assert_eq(try_connect(fleet_host(1), off, msg, sizeof msg), PSSH_E_AUTH, "%s", msg);
+}
+
+/* The agent is on by default when SSH_AUTH_SOCK is set, off otherwise. */
+Test(auth, agent_is_the_default_when_ssh_auth_sock_is_set, .fini = stop_agent)
+{
+    const char *ssh_dir = temp_home();
+    char kh[400], msg[512];
+    snprintf(kh, sizeof kh, "%s/known_hosts", ssh_dir);
+    copy_file(fleet("FLEET_KNOWN_HOSTS"), kh);
+    start_agent(fleet("FLEET_KEY"));
+    cr_assert_eq(try_connect(fleet_host(1), bare_config(), msg, sizeof msg), PSSH_OK, "%s", msg);
+    unsetenv("SSH_AUTH_SOCK");
+    cr_assert_eq(try_connect(fleet_host(1), bare_config(), msg, sizeof msg), PSSH_E_AUTH, "%s", msg);
 }
 
 /* ---- host keys ---- */
@@ -293,6 +431,100 @@ Test(hostkey, unknown_host_under_each_policy)
     cr_assert_eq(try_connect(fleet_host(1), policy_config(path, PSSH_HOSTKEY_ACCEPT_NEW), NULL, 0), PSSH_OK);
     /* Now known: strict accepts it. */
     cr_assert_eq(try_connect(fleet_host(1), policy_config(path, PSSH_HOSTKEY_STRICT), msg, sizeof msg), PSSH_OK, "%s", msg);
+    unlink(path);
+}
+
+static char *slurp_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* One known_hosts line of `name` (whole, with its newline) in text. */
+static int count_lines_of(const char *text, const char *name)
+{
+    int n = 0;
+    size_t len = strlen(name);
+    for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+        const char *end = strchr(l, '\n');
+        if (!strncmp(l, name, len) && l[len] == ' ' && end && strchr(l + len + 1, ' ') < end)
+            n++;
+    }
+    return n;
+}
+
+/* accept-new appends after what is there: a file with another host's
+ * entry and no final newline keeps that entry whole, and gets ours on a
+ * line of its own; a second connection adds nothing. (Issue 14 item 9:
+ * the two entries used to merge into one broken line.) */
+Test(hostkey, accept_new_appends_after_other_entries)
+{
+    char path[256], body[2048], name[64], msg[512];
+    snprintf(path, sizeof path, "%s/kh_other_%d", fleet("FLEET_DIR"), (int)getpid());
+    snprintf(body, sizeof body, "other.example ssh-ed25519 %s", pub_blob("id_wrong.pub"));
+    fleet_write_file(strrchr(path, '/') + 1, body); /* no final newline */
+    cr_assert_eq(try_connect(fleet_host(1), policy_config(path, PSSH_HOSTKEY_ACCEPT_NEW), msg, sizeof msg), PSSH_OK,
+                 "%s", msg);
+    char after[65536];
+    snprintf(after, sizeof after, "%s", slurp_text(path));
+    size_t blen = strlen(body);
+    cr_assert(!strncmp(after, body, blen) && after[blen] == '\n', "the other entry was changed:\n%s", after);
+    snprintf(name, sizeof name, "[127.0.0.1]:%d", fleet_port());
+    cr_assert_eq(count_lines_of(after + blen + 1, name), 1, "no line of its own:\n%s", after);
+    const char *nl = strchr(after + blen + 1, '\n');
+    cr_assert(nl && nl[1] == 0, "more than one line added:\n%s", after);
+    cr_assert_eq(try_connect(fleet_host(1), policy_config(path, PSSH_HOSTKEY_ACCEPT_NEW), msg, sizeof msg), PSSH_OK);
+    cr_assert_eq(try_connect(fleet_host(1), policy_config(path, PSSH_HOSTKEY_STRICT), msg, sizeof msg), PSSH_OK,
+                 "%s", msg);
+    cr_assert_str_eq(slurp_text(path), after, "a known host was added again");
+    unlink(path);
+}
+
+/* Several unknown hosts accepted in one parallel run (every host of the
+ * fleet): each gets exactly one line, and strict then accepts them all. */
+Test(hostkey, accept_new_for_several_hosts_in_one_run)
+{
+    enum { MAX = 16 };
+    const int hosts_n = atoi(fleet("FLEET_COUNT")) < MAX ? atoi(fleet("FLEET_COUNT")) : MAX;
+    cr_assert(hosts_n >= 2);
+    char path[256], owned[MAX][64];
+    const char *hosts[MAX];
+    snprintf(path, sizeof path, "%s/kh_many_%d", fleet("FLEET_DIR"), (int)getpid());
+    unlink(path);
+    for (int i = 0; i < hosts_n; i++) {
+        snprintf(owned[i], sizeof owned[i], "%s", fleet_host(i + 1));
+        hosts[i] = owned[i];
+    }
+    for (int strict = 0; strict <= 1; strict++) {
+        pssh_config *cfg = policy_config(path, strict ? PSSH_HOSTKEY_STRICT : PSSH_HOSTKEY_ACCEPT_NEW);
+        pssh_parallel *p = NULL;
+        cr_assert_eq(pssh_parallel_new(NULL, hosts, (size_t)hosts_n, cfg, NULL, &p), PSSH_OK);
+        pssh_config_free(cfg);
+        pssh_parallel_set_stop_on_errors(p, 0);
+        pssh_output *outs[MAX];
+        cr_assert_eq(pssh_parallel_run_command(p, "true", NULL, outs), PSSH_OK);
+        cr_assert_eq(pssh_parallel_join(p, 60000, 0, NULL), PSSH_OK);
+        for (int i = 0; i < hosts_n; i++) {
+            cr_assert_eq(pssh_output_error(outs[i]), PSSH_OK, "%s", pssh_output_error_message(outs[i]));
+            pssh_output_unref(outs[i]);
+        }
+        pssh_parallel_unref(p);
+    }
+    const char *text = slurp_text(path);
+    size_t lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, (size_t)hosts_n, "%zu lines:\n%s", lines, text);
+    for (int i = 0; i < hosts_n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "[127.0.0.%d]:%d", i + 1, fleet_port());
+        cr_assert_eq(count_lines_of(text, name), 1, "host %d:\n%s", i + 1, text);
+    }
     unlink(path);
 }
 
@@ -355,6 +587,7 @@ Test(hostkey, key_type_known_is_preferred)
  * made for the test and authorized on the fleet. */
 Test(auth, keys_of_every_supported_format)
 {
+    fleet_require_owned("its authorized_keys");
     const char *cases[][2] = {
         {"t_ecdsa256", "ssh-keygen -q -t ecdsa -b 256 -N '' -f %s"},
         {"t_ecdsa384_pem", "ssh-keygen -q -t ecdsa -b 384 -m PEM -N '' -f %s"},

@@ -3,10 +3,12 @@
 #include "fixtures/fleet.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 TestSuite(client, .timeout = 60);
 
@@ -162,27 +164,121 @@ Test(client, stdin_round_trip)
     pssh_client_unref(c);
 }
 
-/* 8 MB through stdin, checked by the remote side. */
+/* Bytes whose every 64 KiB chunk is numbered and differs from the others:
+ * a lost, repeated or reordered chunk changes the checksum. */
+static char *numbered_chunks(int chunks, size_t *len)
+{
+    const size_t size = 65536;
+    char *buf = malloc(size * (size_t)chunks);
+    cr_assert_not_null(buf);
+    for (int i = 0; i < chunks; i++) {
+        char *c = buf + size * (size_t)i;
+        for (size_t k = 0; k < size; k++)
+            c[k] = (char)('a' + (k * 7 + (size_t)i * 13) % 26);
+        char head[32];
+        int n = snprintf(head, sizeof head, "\nchunk %06d\n", i);
+        memcpy(c, head, (size_t)n);
+    }
+    *len = size * (size_t)chunks;
+    return buf;
+}
+
+/* sha256sum of bytes, computed here by the same tool as on the server. */
+static void local_sha256(const char *buf, size_t len, char hex[65])
+{
+    const char *path = fleet_path("sha_input");
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "sha256sum < %s", path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    cr_assert_eq(fscanf(p, "%64s", hex), 1);
+    pclose(p);
+    unlink(path);
+}
+
+/* 8 MB through stdin, numbered chunks, checksummed by the remote side. */
 Test(client, large_stdin_is_exact)
 {
     pssh_client *c = fleet_client(NULL, 1);
-    pssh_output *o = fleet_run(c, "wc -c; md5sum", NULL);
-    (void)o;
-    pssh_output_unref(o);
-    o = fleet_run(c, "wc -c", NULL);
-    static char chunk[65536];
-    for (size_t i = 0; i < sizeof chunk; i++)
-        chunk[i] = (char)('a' + i % 26);
-    for (int i = 0; i < 128; i++) {
+    pssh_output *o = fleet_run(c, "sha256sum", NULL);
+    size_t len;
+    char *data = numbered_chunks(128, &len);
+    for (size_t off = 0; off < len; off += 65536) {
         size_t w = 0;
-        cr_assert_eq(pssh_output_write_stdin(o, chunk, sizeof chunk, 10000, &w), PSSH_OK);
-        cr_assert_eq(w, sizeof chunk);
+        cr_assert_eq(pssh_output_write_stdin(o, data + off, 65536, 10000, &w), PSSH_OK);
+        cr_assert_eq(w, 65536);
     }
     cr_assert_eq(pssh_output_close_stdin(o, 10000), PSSH_OK);
-    size_t n;
-    char *out = read_all(o, PSSH_STDOUT, &n);
-    cr_assert_eq(atol(out), 128L * 65536, "remote counted %s", out);
+    char want[65];
+    local_sha256(data, len, want);
+    char *out = read_all(o, PSSH_STDOUT, NULL);
+    cr_assert(strncmp(out, want, 64) == 0, "remote sha256 %.64s, sent %s", out, want);
     free(out);
+    free(data);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}
+
+/* A write that times out leaves the rest queued: it is sent in the
+ * background (here while the caller only reads stdout), in order, before
+ * anything written later. */
+Test(client, stdin_left_by_a_timeout_is_sent_in_order)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    /* Reads nothing for 1 s, then exactly the 8 MB and the 4 bytes after. */
+    pssh_output *o = fleet_run(c, "sleep 1; head -c 8388612 | sha256sum", NULL);
+    size_t len;
+    char *data = numbered_chunks(128, &len);
+    size_t w = 0;
+    pssh_err rc = pssh_output_write_stdin(o, data, len, 200, &w);
+    cr_assert_eq(rc, PSSH_E_AGAIN, "%s", pssh_err_name(rc));
+    cr_assert(w < len, "all of %zu bytes went within 200 ms to a command that does not read", len);
+    /* Written later: goes after the rest, however little was sent. */
+    rc = pssh_output_write_stdin(o, "END\n", 4, 0, &w);
+    cr_assert_eq(rc, PSSH_E_AGAIN, "%s", pssh_err_name(rc));
+    char *all = realloc(data, len + 4);
+    cr_assert_not_null(all);
+    memcpy(all + len, "END\n", 4);
+    char want[65];
+    local_sha256(all, len + 4, want);
+    char *out = read_all(o, PSSH_STDOUT, NULL);
+    cr_assert(strncmp(out, want, 64) == 0, "remote sha256 %.64s, sent %s", out, want);
+    free(out);
+    free(all);
+    cr_assert_eq(pssh_output_wait(o, 10000, 0), PSSH_OK);
+    cr_assert_eq(pssh_output_exit_code(o), 0);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}
+
+/* Once the command stops reading its stdin, writing gives PSSH_E_STATE
+ * (not a hang, not a host failure), and its output is still all there.
+ * Disabled: library bug. When the command exits while a write_stdin waits,
+ * the call returns PSSH_OK with *written short of len (2.5 of 8 MB here):
+ * Output::write_stdin (src/ssh/output.cpp) stops waiting on finished()
+ * but only reports write_err_ or a host failure, never the bytes that
+ * could not go. */
+Test(client, stdin_of_a_command_that_stopped_reading, .disabled = true)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_output *o = fleet_run(c, "head -c 100000 >/dev/null; echo stopped", NULL);
+    size_t len, w = 0;
+    char *data = numbered_chunks(128, &len);
+    pssh_err rc = pssh_output_write_stdin(o, data, len, (int)within(20000), &w);
+    cr_assert_eq(rc, PSSH_E_STATE, "%s after %zu bytes", pssh_err_name(rc), w);
+    cr_assert(w >= 100000 && w < len, "%zu bytes written", w);
+    cr_assert_eq(pssh_output_write_stdin(o, "x", 1, 1000, NULL), PSSH_E_STATE);
+    free(data);
+    char *out = read_all(o, PSSH_STDOUT, NULL);
+    cr_assert_str_eq(out, "stopped\n");
+    free(out);
+    cr_assert_eq(pssh_output_wait(o, 10000, 0), PSSH_OK);
+    cr_assert_eq(pssh_output_exit_code(o), 0);
+    cr_assert_eq(pssh_output_error(o), PSSH_OK);
     pssh_output_unref(o);
     pssh_client_unref(c);
 }
@@ -263,7 +359,8 @@ Test(client, read_timeout_from_command_options)
     size_t len;
     double t0 = now_ms();
     cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, -1), PSSH_E_AGAIN);
-    cr_assert(now_ms() - t0 < within(1000));
+    double dt = now_ms() - t0;
+    cr_assert(dt >= 145 && dt < within(1000), "a 150 ms read timeout took %.0f ms", dt);
     size_t n = 0;
     char buf[8];
     cr_assert_eq(pssh_output_read(o, PSSH_STDOUT, buf, sizeof buf, &n, 0), PSSH_E_AGAIN);
@@ -276,6 +373,7 @@ Test(client, command_timeout)
     pssh_client *c = fleet_client(NULL, 1);
     pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
     opts.timeout_ms = 300;
+    cr_assert_eq(pssh_client_connect(c), PSSH_OK); /* the bound is on the command alone */
     double t0 = now_ms();
     pssh_output *o = fleet_run(c, "echo before; sleep 30", &opts);
     cr_assert_eq(pssh_output_wait(o, 10000, 0), PSSH_E_TIMEOUT);
@@ -350,6 +448,7 @@ Test(client, shell_option_quotes_the_command)
  * what it was given, so the exact command line is checked. */
 Test(client, sudo_and_user_build_the_documented_command)
 {
+    fleet_require_owned("a sudo shim in its bin/");
     const char *shim = fleet_write_file("bin/sudo", "#!/bin/sh\nfor a in \"$@\"; do printf '<%s>' \"$a\"; done\necho\n");
     cr_assert_eq(chmod(shim, 0755), 0);
     pssh_client *c = fleet_client(NULL, 1);
@@ -388,21 +487,30 @@ Test(client, deprecated_execute_and_disconnect)
     pssh_client_unref(c);
 }
 
+/* One connection serves connect and every later command: the server sees
+ * the same client port each time, and the session never changes. */
 Test(client, connect_then_reuse)
 {
     pssh_client *c = fleet_client(NULL, 2);
     cr_assert_eq(pssh_client_connect(c), PSSH_OK);
-    cr_assert_not_null(pssh_client_session(c));
+    void *session = pssh_client_session(c);
+    cr_assert_not_null(session);
     cr_assert_eq(pssh_client_connect(c), PSSH_OK);
-    pssh_output *o = fleet_run(c, "echo $SSH_CONNECTION", NULL);
-    size_t n;
-    char *out = read_all(o, PSSH_STDOUT, &n);
-    cr_assert(strstr(out, "127.0.0.2") != NULL, "%s", out);
-    free(out);
-    pssh_timings t;
-    cr_assert_eq(pssh_output_timings(o, &t), PSSH_OK);
-    cr_assert(t.connect_ms >= 0 && t.handshake_ms > 0 && t.auth_ms > 0 && t.exec_ms > 0 && t.run_ms >= 0);
-    pssh_output_unref(o);
+    cr_assert_eq(pssh_client_session(c), session, "a second connect made a new connection");
+    char *seen[3];
+    for (int i = 0; i < 3; i++) {
+        pssh_output *o = fleet_run(c, "echo $SSH_CONNECTION", NULL);
+        seen[i] = read_all(o, PSSH_STDOUT, NULL);
+        cr_assert(strstr(seen[i], "127.0.0.2") != NULL, "%s", seen[i]);
+        cr_assert_str_eq(seen[i], seen[0], "command %d came over another connection", i);
+        pssh_timings t;
+        cr_assert_eq(pssh_output_timings(o, &t), PSSH_OK);
+        cr_assert(t.connect_ms >= 0 && t.handshake_ms > 0 && t.auth_ms > 0 && t.exec_ms > 0 && t.run_ms >= 0);
+        pssh_output_unref(o);
+        cr_assert_eq(pssh_client_session(c), session, "command %d made a new connection", i);
+    }
+    for (int i = 0; i < 3; i++)
+        free(seen[i]);
     pssh_client_unref(c);
 }
 
@@ -428,16 +536,113 @@ Test(client, no_descriptor_left_behind)
     cr_assert_eq(count_fds(), before);
 }
 
+/* Releasing a running command's output closes its channel: on the server,
+ * sshd closes the command's stdin, so each `cat` ends. (The fleet allows
+ * 1000 sessions per connection: a leaked channel would not show by
+ * itself.) */
 Test(client, releasing_a_running_command_closes_its_channel)
 {
     pssh_client *c = fleet_client(NULL, 1);
-    for (int i = 0; i < 5; i++)
-        pssh_output_unref(fleet_run(c, "sleep 30", NULL));
-    pssh_output *o = fleet_run(c, "echo fine", NULL);
+    char pids[256] = "";
+    for (int i = 0; i < 5; i++) {
+        pssh_output *o = fleet_run(c, "echo $$; exec cat", NULL);
+        const char *line;
+        size_t len;
+        cr_assert_eq(pssh_output_read_line(o, PSSH_STDOUT, &line, &len, 10000), PSSH_OK);
+        size_t used = strlen(pids);
+        snprintf(pids + used, sizeof pids - used, " %.*s", (int)len, line);
+        pssh_output_unref(o);
+    }
+    char check[512];
+    snprintf(check, sizeof check, "for p in%s; do kill -0 $p 2>/dev/null && echo -n \" $p\"; done; true", pids);
+    char *alive = NULL;
+    double t0 = now_ms();
+    do {
+        free(alive);
+        pssh_output *o = fleet_run(c, check, NULL);
+        alive = read_all(o, PSSH_STDOUT, NULL);
+        pssh_output_unref(o);
+    } while (*alive && now_ms() - t0 < within(5000));
+    cr_assert_str_eq(alive, "", "commands of released outputs still run on the server:%s (of%s)", alive, pids);
+    free(alive);
+    pssh_client_unref(c);
+}
+
+/* Releasing never blocks the caller, even with the server stopped
+ * (SIGSTOP) and megabytes of stdin queued for it; the connection's
+ * descriptor goes with the last holder. */
+Test(client, releasing_never_blocks_on_a_stopped_server)
+{
+    pssh_client *w = fleet_client(NULL, 1); /* warm-up: libraries that keep fds */
+    pssh_output_unref(fleet_run(w, "true", NULL));
+    pssh_client_unref(w);
+    int before = count_fds();
+    pssh_client *c = fleet_client(NULL, 1);
+    pid_t server = (pid_t)fleet_server_pid(c);
+    pssh_output *o = fleet_run(c, "cat >/dev/null", NULL);
+    cr_assert_eq(kill(server, SIGSTOP), 0);
+    static char big[4 << 20];
+    size_t written = 0;
+    pssh_err rc = pssh_output_write_stdin(o, big, sizeof big, 300, &written);
+    double t0 = now_ms();
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+    double dt = now_ms() - t0;
+    kill(server, SIGCONT);
+    cr_assert_eq(rc, PSSH_E_AGAIN, "%s", pssh_err_name(rc));
+    cr_assert(written < sizeof big, "a stopped server took all of stdin");
+    cr_assert(dt < within(300), "releasing took %.0f ms", dt);
+    cr_assert_eq(count_fds(), before);
+}
+
+/* The two streams share one SSH window: with stderr at its limit, stdout
+ * can get nothing more, and reading it says so (PSSH_E_FULL) instead of
+ * waiting; reading stderr lets the host go on. */
+Test(client, read_says_full_when_the_other_stream_is_at_its_limit)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
+    opts.buffer_limit = 64 * 1024;
+    pssh_output *o = fleet_run(c, "head -c 1000000 /dev/zero >&2; echo done", &opts);
+    const char *line;
+    size_t len;
+    char buf[16];
     size_t n;
-    char *out = read_all(o, PSSH_STDOUT, &n);
-    cr_assert_str_eq(out, "fine\n");
+    pssh_err rc = pssh_output_read_line(o, PSSH_STDOUT, &line, &len, (int)within(10000));
+    cr_assert_eq(rc, PSSH_E_FULL, "read_line: %s", pssh_err_name(rc));
+    rc = pssh_output_read(o, PSSH_STDOUT, buf, sizeof buf, &n, (int)within(10000));
+    cr_assert_eq(rc, PSSH_E_FULL, "read: %s", pssh_err_name(rc));
+    size_t errlen;
+    char *err = read_all(o, PSSH_STDERR, &errlen);
+    cr_assert_eq(errlen, 1000000);
+    free(err);
+    char *out = read_all(o, PSSH_STDOUT, NULL);
+    cr_assert_str_eq(out, "done\n");
     free(out);
+    pssh_output_unref(o);
+    pssh_client_unref(c);
+}
+
+/* wait: with output piling up past the limit, PSSH_E_FULL; with discard,
+ * the output is thrown away and the command runs to its end. */
+Test(client, wait_with_discard_throws_output_away)
+{
+    pssh_client *c = fleet_client(NULL, 1);
+    pssh_cmd_opts opts = PSSH_CMD_OPTS_INIT;
+    opts.buffer_limit = 64 * 1024;
+    pssh_output *o = fleet_run(c, "seq 1 1000000; seq 1 1000000 >&2; exit 3", &opts);
+    cr_assert_eq(pssh_output_wait(o, (int)within(10000), 0), PSSH_E_FULL);
+    cr_assert(!pssh_output_finished(o));
+    cr_assert_eq(pssh_output_wait(o, (int)within(30000), 1), PSSH_OK);
+    cr_assert(pssh_output_finished(o));
+    cr_assert_eq(pssh_output_exit_code(o), 3);
+    /* Nothing of 13.8 MB was kept beyond what the buffers held. */
+    size_t outlen, errlen;
+    char *out = read_all(o, PSSH_STDOUT, &outlen);
+    char *err = read_all(o, PSSH_STDERR, &errlen);
+    cr_assert(outlen <= 64 * 1024 && errlen <= 64 * 1024, "kept %zu + %zu bytes", outlen, errlen);
+    free(out);
+    free(err);
     pssh_output_unref(o);
     pssh_client_unref(c);
 }

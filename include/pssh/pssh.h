@@ -232,6 +232,10 @@ PSSH_API pssh_err pssh_config_set_ipv6_only(pssh_config *cfg, int enable);
 PSSH_API pssh_err pssh_config_set_alias(pssh_config *cfg, const char *alias);
 /* SSH compression (zlib) when the server agrees (default off). */
 PSSH_API pssh_err pssh_config_set_compression(pssh_config *cfg, int enable);
+/* RSA keys are offered as rsa-sha2-512, then rsa-sha2-256, then, with this
+ * on (the default), as ssh-rsa signed with SHA-1, which Dropbear 2022 and
+ * x/crypto/ssh servers need. Each refusal is one of the server's tries. */
+PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *cfg, int enable);
 /* Reach the host through proxy (jump) hosts, as ssh -J does:
  * "[user@]host[:port][,[user@]host[:port]...]", first hop first, at most 8.
  * Each hop's SSH connection carries the next one; the host's own

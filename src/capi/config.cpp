@@ -87,7 +87,7 @@ PSSH_API pssh_err pssh_config_set_password(pssh_config *c, const char *password)
 {
     if (!password)
         return PSSH_E_INVAL;
-    return set(c, Config::kPassword, [&](Config &k) { k.password.value = password; return PSSH_OK; });
+    return set(c, Config::kPassword, [&](Config &k) { k.password.assign(password); return PSSH_OK; });
 }
 
 PSSH_API pssh_err pssh_config_set_pkey_file(pssh_config *c, const char *path, const char *passphrase)
@@ -98,7 +98,7 @@ PSSH_API pssh_err pssh_config_set_pkey_file(pssh_config *c, const char *path, co
         k.pkey_path = path;
         k.pkey_data.wipe();
         k.has_passphrase = passphrase != nullptr;
-        k.passphrase.value = passphrase ? passphrase : "";
+        k.passphrase.assign(passphrase ? passphrase : "");
         return PSSH_OK;
     });
 }
@@ -110,9 +110,9 @@ PSSH_API pssh_err pssh_config_set_pkey_memory(pssh_config *c, const void *data, 
         return PSSH_E_INVAL;
     return set(c, Config::kPkey, [&](Config &k) {
         k.pkey_path.clear();
-        k.pkey_data.value.assign(static_cast<const char *>(data), len);
+        k.pkey_data.assign(std::string_view(static_cast<const char *>(data), len));
         k.has_passphrase = passphrase != nullptr;
-        k.passphrase.value = passphrase ? passphrase : "";
+        k.passphrase.assign(passphrase ? passphrase : "");
         return PSSH_OK;
     });
 }
@@ -194,6 +194,11 @@ PSSH_API pssh_err pssh_config_set_compression(pssh_config *c, int enable)
     return set(c, Config::kCompress, [&](Config &k) { k.compress = enable != 0; return PSSH_OK; });
 }
 
+PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *c, int enable)
+{
+    return set(c, Config::kRsaSha1, [&](Config &k) { k.rsa_sha1 = enable != 0; return PSSH_OK; });
+}
+
 PSSH_API pssh_err pssh_config_set_proxy(pssh_config *c, const char *jump)
 {
     std::vector<pssh::HostSpec> hops;
@@ -224,7 +229,7 @@ PSSH_API pssh_err pssh_config_set_proxy_password(pssh_config *c, const char *pas
 {
     if (!password)
         return PSSH_E_INVAL;
-    return set(c, Config::kProxyPassword, [&](Config &k) { k.proxy_password.value = password; return PSSH_OK; });
+    return set(c, Config::kProxyPassword, [&](Config &k) { k.proxy_password.assign(password); return PSSH_OK; });
 }
 
 PSSH_API pssh_err pssh_config_set_proxy_pkey_file(pssh_config *c, const char *path, const char *passphrase)
@@ -235,7 +240,7 @@ PSSH_API pssh_err pssh_config_set_proxy_pkey_file(pssh_config *c, const char *pa
         k.proxy_pkey_path = path;
         k.proxy_pkey_data.wipe();
         k.proxy_has_passphrase = passphrase != nullptr;
-        k.proxy_passphrase.value = passphrase ? passphrase : "";
+        k.proxy_passphrase.assign(passphrase ? passphrase : "");
         return PSSH_OK;
     });
 }
@@ -247,9 +252,9 @@ PSSH_API pssh_err pssh_config_set_proxy_pkey_memory(pssh_config *c, const void *
         return PSSH_E_INVAL;
     return set(c, Config::kProxyPkey, [&](Config &k) {
         k.proxy_pkey_path.clear();
-        k.proxy_pkey_data.value.assign(static_cast<const char *>(data), len);
+        k.proxy_pkey_data.assign(std::string_view(static_cast<const char *>(data), len));
         k.proxy_has_passphrase = passphrase != nullptr;
-        k.proxy_passphrase.value = passphrase ? passphrase : "";
+        k.proxy_passphrase.assign(passphrase ? passphrase : "");
         return PSSH_OK;
     });
 }

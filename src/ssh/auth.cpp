@@ -18,13 +18,34 @@ void kbd_answer(const char *, int, const char *, int, int num_prompts,
 {
     const std::string &pw = static_cast<const Session *>(*abstract)->password();
     for (int i = 0; i < num_prompts; i++) {
-        // Freed by libssh2 with the session's free(), which is free().
+        // libssh2 frees these copies (and the packet it built from them)
+        // with the session's free hook: that hook must wipe what it frees,
+        // as nothing here can once libssh2 has the copy.
         char *copy = static_cast<char *>(malloc(pw.size() + 1));
         if (copy)
             memcpy(copy, pw.c_str(), pw.size() + 1);
         responses[i].text = copy;
         responses[i].length = copy ? unsigned(pw.size()) : 0;
     }
+}
+
+// libssh2 1.10 reports a connection closed while it waited for the answer
+// to a public-key request with the code of a refused signature
+// (PUBLICKEY_UNVERIFIED); only its message ("Waiting for ... USERAUTH
+// response") and the socket tell the two apart.
+bool connection_lost(LIBSSH2_SESSION *s, int rc)
+{
+    if (rc != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED)
+        return false;
+    const auto *sess = static_cast<const Session *>(*libssh2_session_abstract(s));
+    return libssh2_message(s).rfind("Waiting for", 0) == 0 || (sess && !sess->socket_alive());
+}
+
+void log_debug(LIBSSH2_SESSION *s, const std::string &msg)
+{
+    const auto *sess = static_cast<const Session *>(*libssh2_session_abstract(s));
+    if (sess)
+        sess->loop().log(PSSH_LOG_DEBUG, "%s: auth: %s", sess->settings().display.c_str(), msg.c_str());
 }
 
 const char *kind_name(int k)
@@ -48,18 +69,31 @@ void Authenticator::reset() noexcept
     idx_ = 0;
     server_methods_.clear();
     tried_.clear();
-    refused_ = rsa_refused_ = other_refused_ = 0;
+    refused_ = sha1_only_ = other_refused_ = 0;
     passphrase_bad_ = false;
     passphrase_msg_.clear();
+    rsa_reconnect_ = false;
+    reconnect_for_.clear();
+    job_ = {};
 }
 
-pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
+pssh_err Authenticator::plan(Loop &loop, Settings &st, std::string *why)
 {
     reset();
     const Config &c = st.cfg;
     const Secret *pass = c.has_passphrase ? &c.passphrase : nullptr;
+    std::vector<Ref<Signer>> held;
+    auto add_key = [&](Method &m, bool best_effort) {
+        pssh_err rc = loop.signer_for(m.key, pass, m.signer, best_effort ? nullptr : why);
+        if (rc != PSSH_OK)
+            return rc;
+        if (m.signer)
+            held.push_back(m.signer);
+        plan_.push_back(std::move(m));
+        return PSSH_OK;
+    };
     if (c.has(Config::kPkey)) {
-        Method m{Kind::Key, {}, {}};
+        Method m{Kind::Key, {}, {}, 0, {}, {}};
         pssh_err rc;
         if (c.pkey_path.empty()) {
             m.key.origin = "key in memory";
@@ -68,35 +102,31 @@ pssh_err Authenticator::plan(Loop &loop, const Settings &st, std::string *why)
         } else {
             rc = load_private_key_file(c.pkey_path, pass, m.key, why);
         }
-        if (rc != PSSH_OK)
+        if (rc != PSSH_OK || (rc = add_key(m, false)) != PSSH_OK)
             return rc;
-        m.signer = loop.signer_for(m.key, pass);
-        plan_.push_back(std::move(m));
     }
     for (const std::string &path : c.identity_files) {
-        Method m{Kind::Key, {}, {}};
+        Method m{Kind::Key, {}, {}, 0, {}, {}};
         pssh_err rc = load_private_key_file(path, pass, m.key, why);
-        if (rc != PSSH_OK)
+        if (rc != PSSH_OK || (rc = add_key(m, false)) != PSSH_OK)
             return rc;
-        m.signer = loop.signer_for(m.key, pass);
-        plan_.push_back(std::move(m));
     }
     if (c.agent)
-        plan_.push_back(Method{Kind::Agent, {}, {}});
+        plan_.push_back(Method{Kind::Agent, {}, {}, 0, {}, {}});
     if (c.default_identities && !c.has(Config::kPkey) && c.identity_files.empty()) {
-        // Best effort, as ssh does: missing or encrypted defaults are skipped.
+        // Best effort, as ssh does: missing, encrypted or broken defaults
+        // are skipped.
         for (const char *name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-            Method m{Kind::Key, {}, {}};
-            if (load_private_key_file(home_dir() + "/.ssh/" + name, pass, m.key, nullptr) == PSSH_OK) {
-                m.signer = loop.signer_for(m.key, pass);
-                plan_.push_back(std::move(m));
-            }
+            Method m{Kind::Key, {}, {}, 0, {}, {}};
+            if (load_private_key_file(home_dir() + "/.ssh/" + name, pass, m.key, nullptr) == PSSH_OK)
+                add_key(m, true);
         }
     }
     if (c.has(Config::kPassword)) {
-        plan_.push_back(Method{Kind::Password, {}, {}});
-        plan_.push_back(Method{Kind::Kbd, {}, {}});
+        plan_.push_back(Method{Kind::Password, {}, {}, 0, {}, {}});
+        plan_.push_back(Method{Kind::Kbd, {}, {}, 0, {}, {}});
     }
+    st.signers = std::move(held);
     return PSSH_OK;
 }
 
@@ -152,21 +182,102 @@ Authenticator::Outcome Authenticator::classify(int rc)
     }
 }
 
-Authenticator::Outcome Authenticator::try_key(_LIBSSH2_SESSION *s, const Settings &st, Method &m,
-                                              int *rc)
+// RSA keys are offered with SHA-2 first; ssh-rsa (SHA-1) last, where the
+// policy allows it. Each refusal counts against the server's MaxAuthTries.
+size_t Authenticator::rsa_algs(const Settings &st, Signer::Alg out[3]) const
+{
+    size_t n = 0;
+    if (!rsa_sha1_first_) {
+        out[n++] = Signer::Alg::RsaSha512;
+        out[n++] = Signer::Alg::RsaSha256;
+    }
+    if (st.cfg.rsa_sha1)
+        out[n++] = Signer::Alg::RsaSha1;
+    return n;
+}
+
+Authenticator::Outcome Authenticator::try_key(_LIBSSH2_SESSION *s, const Settings &st, Method &m, int *rc)
+{
+    if (!m.signer)
+        return try_libssh2_key(s, st, m, rc);
+    Signer::Alg alg = Signer::Alg::Native;
+    if (m.signer->is_rsa()) {
+        Signer::Alg algs[3];
+        if (m.rsa_step >= rsa_algs(st, algs))
+            return Outcome::Next;
+        alg = algs[m.rsa_step];
+    }
+    if (m.blob.empty()) // kept while libssh2 says EAGAIN: the same request resumes
+        m.blob = m.signer->public_blob(alg);
+    job_ = {m.signer.get(), alg};
+    *rc = libssh2_userauth_publickey(s, st.user.c_str(), reinterpret_cast<const unsigned char *>(m.blob.data()),
+                                     m.blob.size(), Signer::sign_cb, &signing_);
+    Outcome o = classify(*rc);
+    if (o == Outcome::Again)
+        return o;
+    m.blob.clear();
+    const bool rsa = m.signer->is_rsa();
+    const std::string what = m.key.origin + " (" + m.key.type + (rsa ? std::string(" as ") + Signer::alg_name(alg) : "") + ")";
+    if (o == Outcome::Ok) {
+        log_debug(s, what + " accepted");
+        return o;
+    }
+    if (o != Outcome::Next)
+        return o;
+    refused_++;
+    if (connection_lost(s, *rc)) {
+        note(what + ": the server closed the connection");
+        // Only the first SHA-2 request: a close after refusals is the
+        // server's MaxAuthTries, not a blob it cannot parse.
+        if (rsa && m.rsa_step == 0 && alg != Signer::Alg::RsaSha1 && st.cfg.rsa_sha1) {
+            rsa_reconnect_ = true;
+            reconnect_for_ = what;
+        }
+        *rc = LIBSSH2_ERROR_SOCKET_DISCONNECT;
+        return Outcome::Fatal;
+    }
+    if (rsa) {
+        m.refused_as += std::string(m.refused_as.empty() ? "" : ", ") + Signer::alg_name(alg);
+        return rsa_refused(s, st, m);
+    }
+    other_refused_++;
+    note(what + " refused");
+    return o;
+}
+
+// The next algorithm for the same key, or the story of its refusals.
+Authenticator::Outcome Authenticator::rsa_refused(_LIBSSH2_SESSION *s, const Settings &st, Method &m)
+{
+    Signer::Alg algs[3];
+    if (++m.rsa_step < rsa_algs(st, algs)) {
+        log_debug(s, m.key.origin + " refused as " + m.refused_as + "; trying " +
+                         Signer::alg_name(algs[m.rsa_step]));
+        return Outcome::Retry;
+    }
+    other_refused_++;
+    note(m.key.origin + " (ssh-rsa) refused as " + m.refused_as +
+         (st.cfg.rsa_sha1 ? "" : " (ssh-rsa with SHA-1 not tried: off by pssh_config_set_rsa_sha1)"));
+    return Outcome::Next;
+}
+
+// Keys we could not parse (encrypted OpenSSH format, DSA, RSA on libssh2
+// 1.11+): libssh2 reads and signs them itself.
+Authenticator::Outcome Authenticator::try_libssh2_key(_LIBSSH2_SESSION *s, const Settings &st, Method &m, int *rc)
 {
     const Config &c = st.cfg;
+    const bool sha1_rsa = key_type_is_rsa(m.key.type) && !libssh2_signs_rsa_sha2();
+    if (sha1_rsa && !c.rsa_sha1) {
+        // libssh2 1.10 would sign it with ssh-rsa (SHA-1) only.
+        sha1_only_++;
+        note(m.key.origin + " (ssh-rsa) not offered: libssh2 1.10 can sign an encrypted OpenSSH-format RSA key "
+                            "only with ssh-rsa (SHA-1), off by pssh_config_set_rsa_sha1");
+        *rc = 0;
+        return Outcome::Next;
+    }
     const char *pass = c.has_passphrase ? c.passphrase.value.c_str() : nullptr;
     const std::string &key = m.key.data.value;
-    if (m.signer) {
-        signing_ = m.signer.get();
-        const std::string &pub = m.signer->public_blob();
-        *rc = libssh2_userauth_publickey(s, st.user.c_str(), reinterpret_cast<const unsigned char *>(pub.data()),
-                                         pub.size(), Signer::sign_cb, reinterpret_cast<void **>(&signing_));
-    } else {
-        *rc = libssh2_userauth_publickey_frommemory(s, st.user.data(), st.user.size(), nullptr, 0, key.data(),
-                                                    key.size(), pass);
-    }
+    *rc = libssh2_userauth_publickey_frommemory(s, st.user.data(), st.user.size(), nullptr, 0, key.data(),
+                                                key.size(), pass);
     Outcome o = classify(*rc);
     if (o != Outcome::Next)
         return o;
@@ -178,14 +289,18 @@ Authenticator::Outcome Authenticator::try_key(_LIBSSH2_SESSION *s, const Setting
             passphrase_msg_ = m.key.origin + ": wrong passphrase for encrypted key";
             note(m.key.origin + " (" + m.key.type + "): wrong passphrase");
         } else {
-            note(m.key.origin + " (" + m.key.type + "): libssh2 cannot use it: " +
-                 libssh2_message(s));
+            note(m.key.origin + " (" + m.key.type + "): libssh2 cannot use it: " + libssh2_message(s));
         }
         return o;
     }
     refused_++;
-    (key_type_is_rsa(m.key.type) ? rsa_refused_ : other_refused_)++;
-    note(m.key.origin + " (" + m.key.type + ") refused");
+    if (connection_lost(s, *rc)) {
+        note(m.key.origin + " (" + m.key.type + "): the server closed the connection");
+        *rc = LIBSSH2_ERROR_SOCKET_DISCONNECT;
+        return Outcome::Fatal;
+    }
+    (sha1_rsa ? sha1_only_ : other_refused_)++;
+    note(m.key.origin + " (" + m.key.type + (sha1_rsa ? " as ssh-rsa" : "") + ") refused");
     return o;
 }
 
@@ -234,7 +349,7 @@ Authenticator::Result Authenticator::step(_LIBSSH2_SESSION *s, const Settings &s
             continue;
         }
         int rc = 0;
-        Outcome o;
+        Outcome o = Outcome::Next;
         switch (m.kind) {
         case Kind::Key:
             o = try_key(s, st, m, &rc);
@@ -269,9 +384,15 @@ Authenticator::Result Authenticator::step(_LIBSSH2_SESSION *s, const Settings &s
             return Result::Done;
         if (o == Outcome::Again)
             return Result::Again;
+        if (o == Outcome::Retry)
+            continue;
         if (o == Outcome::Fatal) {
             std::string why = libssh2_message(s);
-            if (refused_ > 0 && (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT ||
+            if (rsa_reconnect_)
+                f->set(PSSH_E_AUTH, "auth: the server closed the connection when offered " + reconnect_for_ +
+                                        " (servers on Go's x/crypto/ssh do); the key can only be offered as "
+                                        "ssh-rsa, on a new connection");
+            else if (refused_ > 0 && (rc == LIBSSH2_ERROR_SOCKET_DISCONNECT ||
                                  rc == LIBSSH2_ERROR_SOCKET_RECV || rc == LIBSSH2_ERROR_SOCKET_SEND))
                 f->set(PSSH_E_AUTH, "auth: server closed the connection after " +
                                         std::to_string(refused_) +
@@ -294,11 +415,11 @@ void Authenticator::final_failure(const Settings &st, Failure *f)
         f->set(PSSH_E_PASSPHRASE, "auth: " + passphrase_msg_);
         return;
     }
-    if (rsa_refused_ > 0 && other_refused_ == 0) {
+    if (sha1_only_ > 0 && other_refused_ == 0) {
         f->set(PSSH_E_KEY_ALGO,
-               "auth: unsupported key algorithm: the server refused the ssh-rsa key (libssh2 1.10 "
-               "signs RSA with SHA-1 only, which OpenSSH 8.8 and later refuse); use an ed25519 or "
-               "ECDSA key: " + tried_);
+               "auth: unsupported key algorithm: libssh2 1.10 signs an encrypted OpenSSH-format RSA key with "
+               "ssh-rsa (SHA-1) only, which OpenSSH 8.8 and later refuse; re-encode it as PEM "
+               "(ssh-keygen -p -m PEM -f KEY), or use an ed25519 or ECDSA key: " + tried_);
         return;
     }
     if (tried_.empty()) {

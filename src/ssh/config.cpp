@@ -1,18 +1,43 @@
 #include "config.hpp"
 
+#include "signer.hpp"
+#include "wire.hpp"
+
 #include <cstdlib>
-#include <openssl/crypto.h>
 #include <pwd.h>
 #include <unistd.h>
 
 namespace pssh {
 
-void Secret::wipe() noexcept
+void Secret::wipe() noexcept { wipe_string(value); }
+
+Secret &Secret::operator=(const Secret &o)
 {
-    if (!value.empty())
-        OPENSSL_cleanse(value.data(), value.size());
-    value.clear();
+    if (this != &o) {
+        wipe();
+        value = o.value;
+    }
+    return *this;
 }
+
+Secret &Secret::operator=(Secret &&o) noexcept
+{
+    if (this != &o) {
+        wipe();
+        value = std::move(o.value);
+        o.wipe();
+    }
+    return *this;
+}
+
+void Secret::assign(std::string_view s)
+{
+    wipe();
+    value.assign(s);
+}
+
+Settings::Settings() = default;
+Settings::~Settings() = default;
 
 void Config::apply(const Config &o)
 {
@@ -66,6 +91,8 @@ void Config::apply(const Config &o)
         proxy_passphrase = o.proxy_passphrase;
         proxy_has_passphrase = o.proxy_has_passphrase;
     }
+    if (o.has(kRsaSha1))
+        rsa_sha1 = o.rsa_sha1;
     set |= o.set;
 }
 

@@ -9,24 +9,25 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pssh {
 
-// Bytes that are wiped when freed (passwords, passphrases, key material).
+// Bytes that are wiped when let go of (passwords, passphrases, key
+// material): on destruction, before a new value replaces them (which may
+// reallocate), and in the object moved from. Replace `value` only through
+// assign() or the assignments, never by writing to the string.
 struct Secret {
     std::string value;
     Secret() = default;
-    Secret(const Secret &) = default;
-    Secret &operator=(const Secret &o)
-    {
-        if (this != &o) {
-            wipe();
-            value = o.value;
-        }
-        return *this;
-    }
+    Secret(const Secret &o) : value(o.value) {}
+    Secret(Secret &&o) noexcept : value(std::move(o.value)) { o.wipe(); }
+    Secret &operator=(const Secret &o);
+    Secret &operator=(Secret &&o) noexcept;
     ~Secret() { wipe(); }
+    void assign(std::string_view s);
+    // Overwrites the whole buffer (past the end too), then empties it.
     void wipe() noexcept;
 };
 
@@ -47,11 +48,12 @@ struct Config {
         kIpv6Only = 1u << 12,
         kAlias = 1u << 13,
         kCompress = 1u << 14,
-        kProxy = 1u << 15,
-        kProxyPort = 1u << 16,
-        kProxyUser = 1u << 17,
-        kProxyPassword = 1u << 18,
-        kProxyPkey = 1u << 19,
+        kRsaSha1 = 1u << 15,
+        kProxy = 1u << 16,
+        kProxyPort = 1u << 17,
+        kProxyUser = 1u << 18,
+        kProxyPassword = 1u << 19,
+        kProxyPkey = 1u << 20,
     };
     uint32_t set = 0;
 
@@ -85,6 +87,9 @@ struct Config {
     Secret proxy_pkey_data;
     Secret proxy_passphrase;
     bool proxy_has_passphrase = false;
+    // An RSA key may fall back to "ssh-rsa" (SHA-1) signatures after the
+    // server refused rsa-sha2-512 and rsa-sha2-256 (pssh_config_set_rsa_sha1).
+    bool rsa_sha1 = true;
 
     bool has(Field f) const noexcept { return set & f; }
     // Fields set in `over` replace ours.
@@ -111,6 +116,14 @@ struct Settings final : RefCounted {
     int port = 22;
     Config cfg;          // everything else, fully resolved
     std::vector<ProxyHop> proxies; // the way to the host, first hop first
+    // The keys this host's connections sign with, parsed once per loop
+    // (Loop::signer_for): the loop's cache keeps a key only while some
+    // Settings holds it. Set when a connection plans its authentication.
+    std::vector<Ref<class Signer>> signers;
+
+    // Out of line, where Signer is complete.
+    Settings();
+    ~Settings() override;
 };
 
 // Fills st.proxies from st.cfg (after user and port are known).

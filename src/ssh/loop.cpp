@@ -1,9 +1,7 @@
 #include "loop.hpp"
 
-#include "signer.hpp"
+#include "signer_cache.hpp"
 #include "../tunnel/forwarders.hpp"
-
-#include <openssl/evp.h>
 
 #include <cstdarg>
 #include <cstdio>
@@ -95,25 +93,16 @@ Resolver &Loop::resolver()
     return *resolver_;
 }
 
-Ref<Signer> Loop::signer_for(const PrivateKey &key, const Secret *passphrase)
+pssh_err Loop::signer_for(const PrivateKey &key, const Secret *passphrase, Ref<Signer> &out, std::string *why)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned n = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    const std::string &pass = passphrase ? passphrase->value : std::string();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) &&
-              EVP_DigestUpdate(ctx, key.data.value.data(), key.data.value.size()) &&
-              EVP_DigestUpdate(ctx, "\0", 1) && EVP_DigestUpdate(ctx, pass.data(), pass.size()) &&
-              EVP_DigestFinal_ex(ctx, md, &n);
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return Signer::make(key, passphrase);
-    std::string id(reinterpret_cast<char *>(md), n);
-    auto it = signers_.find(id);
-    if (it == signers_.end())
-        it = signers_.emplace(id, Signer::make(key, passphrase)).first;
-    return it->second;
+    if (!signers_)
+        signers_ = Ref<SignerCache>::adopt(new (std::nothrow) SignerCache());
+    if (!signers_)
+        return Signer::make(key, passphrase, out, why);
+    return signers_->get(key, passphrase, out, why);
 }
+
+size_t Loop::cached_signers() const noexcept { return signers_ ? signers_->size() : 0; }
 
 // Both hold the loop while they run: a callback may release the caller's
 // last handle to it.

@@ -28,9 +28,13 @@ public:
     static Ref<Loop> given_or_new(Loop *given, pssh_err *err);
 
     Reactor &reactor() noexcept { return reactor_; }
-    // The key parsed once for every connection of this loop (nothing when
-    // libssh2 has to handle it).
-    Ref<class Signer> signer_for(const struct PrivateKey &key, const struct Secret *passphrase);
+    // The key parsed once for every connection of this loop, kept while
+    // some Settings holds it (nothing when libssh2 has to handle it). Errors
+    // as Signer::make.
+    pssh_err signer_for(const struct PrivateKey &key, const struct Secret *passphrase, Ref<class Signer> &out,
+                        std::string *why);
+    // Keys parsed and held (for tests).
+    size_t cached_signers() const noexcept;
     Resolver &resolver();
     // known_hosts files, parsed once for every connection of this loop.
     KnownHostsCache &known_hosts() noexcept { return known_hosts_; }
@@ -112,7 +116,7 @@ private:
     Reactor reactor_;
     std::unique_ptr<Resolver> resolver_;
     std::unique_ptr<TunnelProvider> tunnels_;
-    std::unordered_map<std::string, Ref<Signer>> signers_; // by digest of key + passphrase
+    Ref<class SignerCache> signers_; // made on first use
     KnownHostsCache known_hosts_;
     pssh_log_fn *log_fn_ = nullptr;
     void *log_ud_ = nullptr;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <string_view>
@@ -43,11 +44,11 @@ pssh_err fail(std::string *why, pssh_err code, std::string msg)
 // public key in clear, which names the type even when the rest is encrypted.
 pssh_err sniff_openssh(PrivateKey &k, std::string_view body, std::string *why)
 {
-    std::string raw;
-    if (!base64_decode(body, raw))
+    Secret raw; // the whole container, private section included
+    if (!base64_decode(body, raw.value))
         return fail(why, PSSH_E_PKEY, k.origin + ": bad base64 in OpenSSH private key");
     static constexpr char kMagic[] = "openssh-key-v1";
-    std::string_view p(raw);
+    std::string_view p(raw.value);
     if (p.size() < sizeof kMagic || memcmp(p.data(), kMagic, sizeof kMagic) != 0)
         return fail(why, PSSH_E_PKEY, k.origin + ": not an openssh-key-v1 private key");
     p.remove_prefix(sizeof kMagic);
@@ -63,7 +64,9 @@ pssh_err sniff_openssh(PrivateKey &k, std::string_view body, std::string *why)
     return PSSH_OK;
 }
 
-std::string type_of(EVP_PKEY *pk)
+// The SSH type of a key OpenSSL read; "" with *why set for an EC curve SSH
+// has no name for.
+std::string type_of(EVP_PKEY *pk, const std::string &origin, std::string *why)
 {
     switch (EVP_PKEY_base_id(pk)) {
     case EVP_PKEY_RSA:
@@ -72,16 +75,15 @@ std::string type_of(EVP_PKEY *pk)
         return "ssh-dss";
     case EVP_PKEY_ED25519:
         return "ssh-ed25519";
-    case EVP_PKEY_EC:
-        switch (EVP_PKEY_bits(pk)) {
-        case 256:
-            return "ecdsa-sha2-nistp256";
-        case 384:
-            return "ecdsa-sha2-nistp384";
-        case 521:
-            return "ecdsa-sha2-nistp521";
-        }
-        return "ecdsa";
+    case EVP_PKEY_EC: {
+        std::string group;
+        if (const char *curve = ssh_curve_of(pk, &group))
+            return std::string("ecdsa-sha2-") + curve;
+        fail(why, PSSH_E_KEY_ALGO,
+             origin + ": EC key on curve " + group +
+                 ", which SSH does not support (only nistp256, nistp384 and nistp521)");
+        return "";
+    }
     }
     return "unknown";
 }
@@ -103,14 +105,37 @@ pssh_err sniff_pem(PrivateKey &k, std::string_view text, const Secret *pass, std
             return fail(why, PSSH_E_PASSPHRASE, k.origin + ": wrong passphrase for encrypted key");
         return fail(why, PSSH_E_PKEY, k.origin + ": unreadable PEM private key");
     }
-    k.type = type_of(pk);
+    k.type = type_of(pk, k.origin, why);
     EVP_PKEY_free(pk);
-    return PSSH_OK;
+    return k.type.empty() ? PSSH_E_KEY_ALGO : PSSH_OK;
 }
 
 } // namespace
 
 bool key_type_is_rsa(const std::string &type) { return type == "ssh-rsa"; }
+
+const char *ssh_curve_of(EVP_PKEY *pk, std::string *group)
+{
+    // By name, not size: secp256k1 and brainpoolP256r1 are 256 bits too.
+    static const char *const names[][2] = {
+        {"prime256v1", "nistp256"}, {"P-256", "nistp256"}, {"secp256r1", "nistp256"},
+        {"secp384r1", "nistp384"},  {"P-384", "nistp384"}, {"secp521r1", "nistp521"},
+        {"P-521", "nistp521"},
+    };
+    char name[80];
+    size_t n = 0;
+    if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &n) != 1) {
+        if (group)
+            *group = "explicit parameters";
+        return nullptr;
+    }
+    if (group)
+        *group = name;
+    for (const auto &e : names)
+        if (strcmp(name, e[0]) == 0)
+            return e[1];
+    return nullptr;
+}
 
 pssh_err sniff_private_key(PrivateKey &k, const Secret *passphrase, std::string *why)
 {
@@ -135,17 +160,19 @@ pssh_err load_private_key_file(const std::string &path, const Secret *passphrase
 {
     out = PrivateKey{};
     out.origin = path;
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO with no writer would wait for one for ever.
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
         if (e == EMFILE || e == ENFILE)
             return fail(why, PSSH_E_RESOURCE, path + ": cannot open key file: " + strerror(e));
         return fail(why, PSSH_E_PKEY, path + ": cannot open key file: " + strerror(e));
     }
-    struct stat st;
+    struct stat st {};
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) > kMaxKeyFile) {
+        const char *what = S_ISFIFO(st.st_mode) ? " (a FIFO)" : S_ISDIR(st.st_mode) ? " (a directory)" : "";
         close(fd);
-        return fail(why, PSSH_E_PKEY, path + ": not a regular file of key size");
+        return fail(why, PSSH_E_PKEY, path + ": not a regular file of key size" + what);
     }
     std::string &buf = out.data.value;
     buf.resize(size_t(st.st_size));
@@ -153,9 +180,10 @@ pssh_err load_private_key_file(const std::string &path, const Secret *passphrase
     while (got < buf.size()) {
         ssize_t n = read(fd, buf.data() + got, buf.size() - got);
         if (n < 0 && errno == EINTR)
-            continue;
+            continue; // a regular file never gives EAGAIN
         if (n <= 0) {
             int e = n < 0 ? errno : EIO;
+            out.data.wipe();
             close(fd);
             return fail(why, PSSH_E_PKEY, path + ": cannot read key file: " + strerror(e));
         }

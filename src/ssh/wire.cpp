@@ -4,27 +4,82 @@
 
 #include <cctype>
 #include <cstring>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 namespace pssh {
 
+namespace {
+
+// 0-63 for the alphabet, kPad for '=', kSkip for whitespace, kBad otherwise.
+constexpr int8_t kBad = -1, kPad = -2, kSkip = -3;
+
+int8_t b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return int8_t(c - 'A');
+    if (c >= 'a' && c <= 'z')
+        return int8_t(c - 'a' + 26);
+    if (c >= '0' && c <= '9')
+        return int8_t(c - '0' + 52);
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    if (c == '=')
+        return kPad;
+    return isspace(c) ? kSkip : kBad;
+}
+
+} // namespace
+
+void wipe_string(std::string &s) noexcept
+{
+    // Growing to the capacity never reallocates, and makes the bytes past
+    // the end (left by an earlier, longer value) ours to overwrite.
+    s.resize(s.capacity());
+    OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+}
+
 bool base64_decode(std::string_view in, std::string &out)
 {
-    std::string clean;
-    clean.reserve(in.size());
-    for (char c : in)
-        if (!isspace(static_cast<unsigned char>(c)))
-            clean.push_back(c);
-    if (clean.empty() || clean.size() % 4)
+    wipe_string(out);
+    // First pass: the characters are valid, and '=' comes only at the end,
+    // completing the last quartet.
+    size_t n = 0, pads = 0;
+    for (unsigned char c : in) {
+        int8_t v = b64_value(c);
+        if (v == kSkip)
+            continue;
+        if (v == kBad || (v >= 0 && pads))
+            return false;
+        (v == kPad ? pads : n)++;
+    }
+    if (n == 0 || pads > 2 || (n + pads) % 4 != 0)
         return false;
-    out.resize(clean.size() / 4 * 3);
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(out.data()),
-                            reinterpret_cast<const unsigned char *>(clean.data()), int(clean.size()));
-    if (n < 0)
-        return false;
-    size_t pad = clean.back() == '=' ? (clean[clean.size() - 2] == '=' ? 2 : 1) : 0;
-    out.resize(size_t(n) - pad);
-    return true;
+    // Second pass: decode into the one buffer, reserved once so that no
+    // partial copy is left behind by a reallocation.
+    out.reserve(n / 4 * 3 + 2);
+    uint32_t acc = 0;
+    int bits = 0;
+    for (unsigned char c : in) {
+        int8_t v = b64_value(c);
+        if (v < 0)
+            continue;
+        acc = (acc << 6 | uint32_t(v)) & 0xfff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(char(acc >> bits));
+        }
+    }
+    // The 2 or 4 bits left over by a padded quartet must be zero.
+    bool ok = (acc & ((1u << bits) - 1)) == 0;
+    acc = 0;
+    if (!ok)
+        wipe_string(out);
+    return ok;
 }
 
 std::string base64_encode(std::string_view in)
@@ -66,6 +121,17 @@ void put_string(std::string &out, std::string_view s)
 {
     put_u32(out, uint32_t(s.size()));
     out.append(s);
+}
+
+void put_mpint(std::string &out, std::string_view be)
+{
+    while (!be.empty() && be.front() == '\0')
+        be.remove_prefix(1);
+    bool pad = !be.empty() && (uint8_t(be.front()) & 0x80);
+    put_u32(out, uint32_t(be.size() + pad));
+    if (pad)
+        out.push_back('\0');
+    out.append(be);
 }
 
 int secret_pass_cb(char *buf, int size, int, void *secret)

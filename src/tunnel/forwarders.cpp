@@ -56,6 +56,7 @@ std::string hop_key(const std::vector<ProxyHop> &hops, size_t n)
         add(ctx, c.keepalive_s);
         add(ctx, c.ipv6_only);
         add(ctx, c.compress);
+        add(ctx, c.rsa_sha1);
     }
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);

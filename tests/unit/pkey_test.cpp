@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <grp.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef SSH_KEYGEN
@@ -241,17 +243,47 @@ Test(pkey, load_file_errors)
     cr_expect(k.data.value.empty() && k.type != "ssh-ed25519" && k.origin == missing);
 }
 
+// Root reads any file, so as root the load runs in a child that has
+// dropped to nobody (65534); the verdict comes back through a pipe.
 Test(pkey, unreadable_file)
 {
-    if (geteuid() == 0)
-        cr_skip_test("root reads any file");
     unit::TempDir dir;
     const std::string path = keygen(dir, "ed25519", 0, "", "");
-    chmod(path.c_str(), 0);
-    PrivateKey k;
-    std::string why;
-    cr_expect_eq(load_private_key_file(path, nullptr, k, &why), PSSH_E_PKEY, "%s", why.c_str());
-    cr_expect(why.find("Permission denied") != std::string::npos, "%s", why.c_str());
+    cr_assert_eq(chmod(dir.path().c_str(), 0711), 0); // nobody may pass, not list
+    cr_assert_eq(chmod(path.c_str(), 0), 0);
+    int pipefd[2];
+    cr_assert_eq(pipe(pipefd), 0);
+    const pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        std::string why;
+        pssh_err rc = PSSH_E_INTERNAL;
+        if (geteuid() != 0 || (setgroups(0, nullptr) == 0 && setgid(65534) == 0 && setuid(65534) == 0)) {
+            PrivateKey k;
+            rc = load_private_key_file(path, nullptr, k, &why);
+        } else {
+            why = std::string("cannot drop privileges: ") + strerror(errno);
+        }
+        const std::string msg = std::to_string(int(rc)) + " " + why;
+        (void)!write(pipefd[1], msg.data(), msg.size());
+        _exit(0);
+    }
+    close(pipefd[1]);
+    char buf[1024];
+    ssize_t n, got = 0;
+    while ((n = read(pipefd[0], buf + got, sizeof buf - 1 - size_t(got))) > 0)
+        got += n;
+    close(pipefd[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    buf[got > 0 ? got : 0] = 0;
+    int rc = 0;
+    char *why = nullptr;
+    rc = int(strtol(buf, &why, 10));
+    cr_assert(WIFEXITED(st) && got > 0, "the unprivileged child failed: %s", buf);
+    cr_expect_eq(rc, PSSH_E_PKEY, "%s", buf);
+    cr_expect(strstr(why, "Permission denied") != nullptr, "%s", buf);
 }
 
 // Criterion runs each test in its own process, so lowering the descriptor
@@ -278,4 +310,47 @@ Test(pkey, out_of_descriptors_is_a_resource_error)
     for (int fd : fds)
         close(fd);
     cr_expect_eq(rc, PSSH_E_RESOURCE, "got %s (%s)", err_name(rc), why.c_str());
+}
+
+// A FIFO with no writer: open() waited for one for ever, and the loop with
+// it (issue 14 item 10).
+Test(pkey, fifo_is_refused_without_blocking, .timeout = 10)
+{
+    unit::TempDir dir;
+    const std::string path = dir.file("fifo");
+    cr_assert_eq(mkfifo(path.c_str(), 0600), 0, "mkfifo: %s", strerror(errno));
+    PrivateKey k;
+    std::string why;
+    cr_expect_eq(load_private_key_file(path, nullptr, k, &why), PSSH_E_PKEY, "%s", why.c_str());
+    cr_expect(why.find("FIFO") != std::string::npos, "%s", why.c_str());
+}
+
+// The curve by its name, not its size (issue 14 item 16): secp256k1 and
+// brainpool keys were typed ecdsa-sha2-nistp256 and offered as such.
+Test(pkey, ec_curves_by_name)
+{
+    unit::TempDir dir;
+    struct {
+        const char *curve, *type;
+    } cases[] = {{"P-256", "ecdsa-sha2-nistp256"}, {"P-384", "ecdsa-sha2-nistp384"},
+                 {"P-521", "ecdsa-sha2-nistp521"}, {"secp256k1", nullptr},
+                 {"brainpoolP256r1", nullptr},    {"brainpoolP384r1", nullptr},
+                 {"brainpoolP512r1", nullptr},    {"prime192v1", nullptr}};
+    for (const auto &c : cases) {
+        const std::string path = dir.file(c.curve);
+        if (unit::run({OPENSSL_CLI, "genpkey", "-algorithm", "EC", "-pkeyopt",
+                       std::string("ec_paramgen_curve:") + c.curve, "-out", path})
+                .status != 0)
+            cr_skip_test("openssl genpkey %s failed", c.curve);
+        if (c.type) {
+            expect_sniff(path, nullptr, {PSSH_OK, c.type, false, false});
+            continue;
+        }
+        PrivateKey k;
+        std::string why;
+        pssh_err rc = load_private_key_file(path, nullptr, k, &why);
+        cr_expect_eq(rc, PSSH_E_KEY_ALGO, "%s: got %s (%s)", c.curve, err_name(rc), why.c_str());
+        cr_expect(why.find(c.curve) != std::string::npos, "%s: reason \"%s\" does not name the curve", c.curve,
+                  why.c_str());
+    }
 }
