@@ -30,6 +30,7 @@ typedef struct {
     int retry_delay_ms;       /* -1 unset */
     const char *known_hosts;
     int policy;               /* -1 unset */
+    const char *jump;         /* -J: proxy chain, NULL: direct */
 } cli_conn;
 
 /* Long-option ids above the char range. */
@@ -44,7 +45,7 @@ enum {
     CLI_OPT_TOOL_BASE = 1100 /* tools number their own options from here */
 };
 
-#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:"
+#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:J:"
 #define CLI_CONN_LONGOPTS                                                                          \
     {"host", required_argument, 0, 'H'}, {"hosts", required_argument, 0, 'h'},                     \
         {"user", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},                  \
@@ -56,6 +57,7 @@ enum {
         {"retry-delay", required_argument, 0, CLI_OPT_RETRY_DELAY},                                \
         {"known-hosts", required_argument, 0, CLI_OPT_KNOWN_HOSTS},                                \
         {"strict-host-key-checking", required_argument, 0, CLI_OPT_STRICT},                        \
+        {"jump", required_argument, 0, 'J'},                                                       \
         {"version", no_argument, 0, CLI_OPT_VERSION}, {"help", no_argument, 0, CLI_OPT_HELP}
 
 /* Text for --help: the connection options. */
