@@ -147,6 +147,34 @@ Test(proxy, single_client_through_a_proxy)
     netlab_stop(&lab);
 }
 
+/* Output far larger than the socketpair and the windows hold: the tunnel
+ * must go back to the channel each time the pair takes the bytes it held. */
+Test(proxy, large_output_through_a_proxy)
+{
+    netlab lab;
+    netlab_start(&lab, 3, 1, NULL);
+    char **h = targets(3, 0);
+    pssh_config *cfg = via(&lab, netlab_proxy(0));
+    pssh_parallel *p = parallel(h, 3, cfg);
+    pssh_output *outs[3];
+    cr_assert_eq(pssh_parallel_run_command(p, "seq 1 200000", NULL, outs), PSSH_OK, "%s",
+                 pssh_parallel_error_message(p));
+    for (int i = 0; i < 3; i++) { /* the outputs are bounded: read them as they come */
+        size_t n = 0;
+        char *out = read_all(outs[i], PSSH_STDOUT, &n);
+        cr_assert_eq(n, 1288895, "host %d: %zu bytes (%s)", i, n, pssh_output_error_message(outs[i]));
+        cr_assert(strncmp(out + n - 7, "200000\n", 7) == 0, "host %d ends with %.7s", i, out + n - 7);
+        free(out);
+        cr_assert_eq(pssh_output_wait(outs[i], (int)within(30000), 0), PSSH_OK);
+        cr_assert_eq(pssh_output_exit_code(outs[i]), 0);
+    }
+    release_all(outs, 3);
+    pssh_parallel_unref(p);
+    pssh_config_free(cfg);
+    free_strs(h, 3);
+    netlab_stop(&lab);
+}
+
 /* ssh -J a,b: the second proxy lives with the targets, so the chain only
  * works if the first hop carries the second hop's connection. */
 Test(proxy, chain_of_two_proxies)
