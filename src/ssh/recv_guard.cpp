@@ -36,6 +36,8 @@ void RecvGuard::scan_banner(const char *p, size_t n) noexcept
 
 ssize_t RecvGuard::recv(int fd, void *buf, size_t len, int flags) noexcept
 {
+    if (closed_)
+        return -ECONNRESET;
     if (end_held_)
         return end_released_ ? (end_ ? -end_ : 0) : -EAGAIN;
     if (flood_)

@@ -41,6 +41,10 @@ public:
     bool end_held() const noexcept { return end_held_ && !end_released_; }
     // From now on libssh2 sees the end.
     void release_end() noexcept { end_released_ = true; }
+    // The session is being freed: libssh2 reads nothing more (a spent
+    // turn's "no data yet" would make libssh2_session_free say EAGAIN for
+    // ever, and leak the session).
+    void close() noexcept { closed_ = true; }
     // Failed because of the pre-banner rule (the reason to report).
     bool banner_flood() const noexcept { return flood_; }
 
@@ -50,7 +54,7 @@ private:
     Nanos deadline_ = kNever;
     uint64_t total_ = 0, turn_ = 0;
     bool established_ = false;
-    bool banner_seen_ = false, flood_ = false;
+    bool banner_seen_ = false, flood_ = false, closed_ = false;
     int lines_ = 0;
     size_t line_len_ = 0;
     char head_[4] = {0, 0, 0, 0}; // the current line's first bytes

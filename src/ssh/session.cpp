@@ -485,6 +485,7 @@ void Session::close_transport() noexcept
             libssh2_session_disconnect(ssh_, "closed by libpssh");
         if (fd_ >= 0)
             shutdown(fd_, SHUT_RDWR);
+        rx_.close();
         int rc = LIBSSH2_ERROR_EAGAIN;
         for (int i = 0; i < kFreeTries && rc == LIBSSH2_ERROR_EAGAIN; i++)
             rc = libssh2_session_free(ssh_);
