@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,27 @@ static int count_threads(void)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
+}
+
+/* The process's sockets by kind: TCP/IP ones, listening ones, AF_UNIX. */
+static void count_sockets(int *inet, int *listening, int *local)
+{
+    *inet = *listening = *local = 0;
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int fd = atoi(e->d_name), v = 0;
+        socklen_t len = sizeof v;
+        if (e->d_name[0] == '.' || fd == dirfd(d) || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0)
+            continue; /* not a socket */
+        *inet += v == AF_INET || v == AF_INET6;
+        *local += v == AF_UNIX;
+        len = sizeof v;
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v)
+            ++*listening;
+    }
+    closedir(d);
 }
 
 /* Threads settle a moment after a join: wait (bounded) for the count. */
@@ -543,6 +565,8 @@ Test(proxy, hundred_targets_one_proxy_pool_of_one, .timeout = 600)
     pssh_loop *loop = NULL;
     cr_assert_eq(pssh_loop_new(&loop), PSSH_OK);
     int threads0 = count_threads(), fds0 = count_fds();
+    int inet0 = 0, listening0 = 0, local0 = 0;
+    count_sockets(&inet0, &listening0, &local0);
     pssh_parallel *p = NULL;
     cr_assert_eq(pssh_parallel_new(loop, (const char *const *)h, 100, cfg, NULL, &p), PSSH_OK);
     pssh_parallel_set_stop_on_errors(p, 0);
@@ -551,6 +575,13 @@ Test(proxy, hundred_targets_one_proxy_pool_of_one, .timeout = 600)
     cr_assert_eq(pssh_parallel_run_command(p, "echo ok", NULL, outs), PSSH_OK, "%s", pssh_parallel_error_message(p));
     cr_assert_eq(pssh_parallel_join(p, 120000, 0, NULL), PSSH_OK);
     int threads1 = count_threads(), fds1 = count_fds();
+    int inet1 = 0, listening1 = 0, local1 = 0;
+    count_sockets(&inet1, &listening1, &local1);
+    /* No port of ours anyone could connect to, and one TCP connection (to
+     * the proxy) for 100 hosts: theirs are socketpairs. */
+    cr_assert_eq(listening1, listening0, "a listening socket");
+    cr_assert_eq(inet1 - inet0, 1, "TCP/IP sockets: %d more", inet1 - inet0);
+    cr_assert_eq(local1 - local0, 200, "socketpair ends: %d more", local1 - local0);
     for (int i = 0; i < 100; i++) {
         char *out = out_of(outs[i]);
         cr_assert_str_eq(out, "ok\n", "host %d: %s", i, pssh_output_error_message(outs[i]));
