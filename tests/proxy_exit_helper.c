@@ -3,9 +3,14 @@
  *
  *   proxy_exit_helper PROXY KNOWN_HOSTS KEY TARGET...
  *
- * Prints "started N" once every command has started, and "threads at
- * exit T" from an atexit handler registered before libpssh's (so it runs
- * after it): T must be 1, every forwarder joined. Exit status 0. */
+ * Prints "started N" and "fds F" once every command has started, and
+ * "threads at exit T" and "fds at exit G" from an atexit handler registered
+ * before libpssh's (so it runs after it): T must be 1, every forwarder
+ * joined, and G = F - (N + 1): the forwarder closed its ends of the N
+ * socketpairs and its connection to the proxy. (Its loop's epoll and
+ * eventfd stay with the Forwarder that the still-held outputs keep: the
+ * owner may still post to it; they go when the last output is released.)
+ * Exit status 0. */
 #define _GNU_SOURCE
 #include <pssh/pssh.h>
 
@@ -13,16 +18,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void count_threads(void)
+static int count(const char *dir)
 {
-    DIR *d = opendir("/proc/self/task");
+    DIR *d = opendir(dir);
     int n = 0;
     struct dirent *e;
     while (d && (e = readdir(d)))
         n += e->d_name[0] != '.';
     if (d)
         closedir(d);
-    printf("threads at exit %d\n", n);
+    return n;
+}
+
+static void at_exit(void)
+{
+    printf("threads at exit %d\nfds at exit %d\n", count("/proc/self/task"), count("/proc/self/fd") - 1);
     fflush(stdout);
 }
 
@@ -30,7 +40,7 @@ int main(int argc, char **argv)
 {
     if (argc < 5)
         return 2;
-    atexit(count_threads);
+    atexit(at_exit);
     pssh_config *cfg = NULL;
     pssh_config_new(&cfg);
     pssh_config_set_proxy(cfg, argv[1]);
@@ -52,7 +62,7 @@ int main(int argc, char **argv)
         size_t len;
         started += pssh_output_read_line(outs[i], PSSH_STDOUT, &line, &len, 30000) == PSSH_OK;
     }
-    printf("started %zu\n", started);
+    printf("started %zu\nfds %d\n", started, count("/proc/self/fd") - 1);
     fflush(stdout);
     exit(0); /* outputs, client and config all still held */
 }

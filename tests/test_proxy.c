@@ -706,6 +706,9 @@ Test(proxy, exit_with_tunnels_open_a_hundred_times, .timeout = 1200)
         cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "run %d: status %#x, said: %s", r, status, buf);
         cr_assert_not_null(strstr(buf, "started 2\n"), "run %d said: %s", r, buf);
         cr_assert_not_null(strstr(buf, "threads at exit 1\n"), "run %d said: %s", r, buf);
+        const char *f = strstr(buf, "\nfds "), *g = strstr(buf, "fds at exit ");
+        cr_assert(f && g, "run %d said: %s", r, buf);
+        cr_assert_eq(atoi(g + 12), atoi(f + 5) - (2 + 1), "run %d: the forwarder's sockets are closed: %s", r, buf);
         cr_assert(now_ms() - t0 < within(20000), "run %d took %.0f ms", r, now_ms() - t0);
     }
     netlab_stop(&lab);
