@@ -114,21 +114,6 @@ Test(auth, unknown_user_is_refused)
  * returns before the first retry delay could have passed. */
 #define RETRY_DELAY ((int)within(5000))
 
-Test(auth, rsa_key_is_an_unsupported_algorithm)
-{
-    pssh_config *cfg = fleet_config();
-    char msg[512];
-    cr_assert_eq(pssh_config_set_pkey_file(cfg, fleet_path("id_rsa"), NULL), PSSH_OK);
-    cr_assert_eq(pssh_config_set_retries(cfg, 3, RETRY_DELAY), PSSH_OK);
-    double t0 = now_ms();
-    cr_assert_eq(try_connect_with(fleet_host(1), cfg, msg, sizeof msg), PSSH_E_KEY_ALGO);
-    double dt = now_ms() - t0;
-    cr_assert(dt < RETRY_DELAY, "retried: %.0f ms", dt);
-    cr_assert(strstr(msg, "attempts") == NULL, "%s", msg);
-    cr_assert(strstr(msg, "unsupported key algorithm") != NULL, "%s", msg);
-    pssh_config_free(cfg);
-}
-
 Test(auth, bad_key_files_fail_before_connecting)
 {
     pssh_config *cfg = fleet_config();

@@ -257,12 +257,9 @@ Test(client, stdin_left_by_a_timeout_is_sent_in_order)
 
 /* Once the command stops reading its stdin, writing gives PSSH_E_STATE
  * (not a hang, not a host failure), and its output is still all there.
- * Disabled: library bug. When the command exits while a write_stdin waits,
- * the call returns PSSH_OK with *written short of len (2.5 of 8 MB here):
- * Output::write_stdin (src/ssh/output.cpp) stops waiting on finished()
- * but only reports write_err_ or a host failure, never the bytes that
- * could not go. */
-Test(client, stdin_of_a_command_that_stopped_reading, .disabled = true)
+ * It returned PSSH_OK with *written short of len when the command exited
+ * while the call waited. */
+Test(client, stdin_of_a_command_that_stopped_reading)
 {
     pssh_client *c = fleet_client(NULL, 1);
     pssh_output *o = fleet_run(c, "head -c 100000 >/dev/null; echo stopped", NULL);

@@ -59,6 +59,31 @@ Test(connect, unresolvable_name)
     cr_assert(stub_dns_queries(dns, "no-such-host.invalid") > 0, "the stand-in resolver was not asked");
 }
 
+/* NXDOMAIN is an answer: never retried, whatever the retry policy. */
+Test(connect, unknown_name_is_final)
+{
+    use_stub_dns();
+    char msg[512];
+    double t0 = now_ms();
+    cr_assert_eq(connect_host("gone.invalid", 5000, 3, 2000, msg, sizeof msg), PSSH_E_UNKNOWN_HOST);
+    cr_assert(now_ms() - t0 < 2000, "retried: %.0f ms", now_ms() - t0);
+    cr_assert(strstr(msg, "attempts") == NULL, "%s", msg);
+}
+
+/* SERVFAIL (EAI_AGAIN) is a resolver that may recover: retried. */
+Test(connect, resolver_failure_is_retried)
+{
+    const stub_dns *dns = use_stub_dns();
+    char msg[512];
+    double t0 = now_ms();
+    cr_assert_eq(connect_host("dns-servfail.invalid", within(20000), 2, 200, msg, sizeof msg),
+                 PSSH_E_UNKNOWN_HOST);
+    cr_assert(now_ms() - t0 >= 395, "not retried: %.0f ms", now_ms() - t0);
+    cr_assert(strstr(msg, "after 3 attempts") != NULL, "%s", msg);
+    cr_assert(stub_dns_queries(dns, "dns-servfail.invalid") >= 3, "%d queries",
+              stub_dns_queries(dns, "dns-servfail.invalid"));
+}
+
 /* A server that closes at once: a handshake failure, which is retried. */
 Test(connect, retries_wait_between_attempts)
 {

@@ -294,24 +294,21 @@ Test(keys, each_refused_algorithm_counts_against_max_auth_tries)
 /* A server that hangs up on the first SHA-2 request (as x/crypto/ssh does:
  * it cannot parse an "rsa-sha2-512" key blob). MaxAuthTries 1 with only
  * ssh-rsa accepted gives the same picture: closed on rsa-sha2-512. The
- * session connects again and offers ssh-rsa at once. Skipped until the
- * session acts on Authenticator::wants_rsa_sha1_reconnect() (session.cpp):
- * build with -DPSSH_TEST_RSA_RECONNECT to run it. */
+ * session connects again and offers ssh-rsa at once, without using the
+ * retry budget (retries 0 here). */
 Test(keys, server_closing_on_sha2_gets_ssh_rsa_on_a_new_connection)
 {
-#ifndef PSSH_TEST_RSA_RECONNECT
-    cr_skip_test("the session does not reconnect for ssh-rsa yet (session.cpp)");
-#endif
     const char *dir = keys_dir();
     const char *key = rsa_key(dir, "id_rsa", 2048, "");
     extra_sshd *s = key_server(dir, "PubkeyAcceptedAlgorithms ssh-rsa\nMaxAuthTries 1");
     pssh_config *cfg = config_for(s, key, NULL);
+    cr_assert_eq(pssh_config_set_retries(cfg, 0, 0), PSSH_OK);
     expect_rsa_accepted(extra_sshd_host(s), cfg, "ssh-rsa", "closes on SHA-2");
     pssh_config_free(cfg);
     extra_sshd_stop(s);
 }
 
-/* Until then, and with the policy off, the message says what happened. */
+/* With the policy off, the message says what happened. */
 Test(keys, server_closing_on_sha2_is_reported)
 {
     const char *dir = keys_dir();
@@ -391,10 +388,12 @@ static dropbear *dropbear_start(const char *dir, const char *authorized)
     snprintf(log, sizeof log, "%s/dropbear.log", dir);
     char homebuf[600];
     snprintf(homebuf, sizeof homebuf, "%s", home);
+    pid_t parent = getpid();
     d.pid = fork();
     cr_assert(d.pid >= 0);
     *dp = d;
     if (d.pid == 0) {
+        die_with_parent(parent);
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
             dup2(fd, 2);

@@ -90,7 +90,7 @@ typedef enum pssh_err {
     PSSH_E_AUTH = -10,           /* the server refused every credential offered */
     PSSH_E_PKEY = -11,           /* private key file missing, unreadable or malformed */
     PSSH_E_PASSPHRASE = -12,     /* private key encrypted: passphrase missing or wrong */
-    PSSH_E_KEY_ALGO = -13,       /* key algorithm unsupported (RSA with libssh2 1.10) */
+    PSSH_E_KEY_ALGO = -13,       /* key algorithm the server or libssh2 cannot use */
     PSSH_E_CHANNEL = -14,        /* channel open, pty or exec refused by the server */
     PSSH_E_LOST = -15,           /* connection lost after it was established */
     PSSH_E_PROXY = -16,          /* proxy (jump host) failure */

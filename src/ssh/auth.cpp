@@ -1,4 +1,5 @@
 #include "auth.hpp"
+#include "wiping_alloc.hpp"
 
 #include "loop.hpp"
 #include "session.hpp"
@@ -19,9 +20,8 @@ void kbd_answer(const char *, int, const char *, int, int num_prompts,
     const std::string &pw = static_cast<const Session *>(*abstract)->password();
     for (int i = 0; i < num_prompts; i++) {
         // libssh2 frees these copies (and the packet it built from them)
-        // with the session's free hook: that hook must wipe what it frees,
-        // as nothing here can once libssh2 has the copy.
-        char *copy = static_cast<char *>(malloc(pw.size() + 1));
+        // with the session's free hook, which wipes them: allocated to match.
+        char *copy = static_cast<char *>(wiping_alloc(pw.size() + 1, nullptr));
         if (copy)
             memcpy(copy, pw.c_str(), pw.size() + 1);
         responses[i].text = copy;

@@ -596,6 +596,8 @@ pssh_err Output::write_stdin(const void *buf, size_t len, int timeout_ms, size_t
         return PSSH_E_STATE;
     if (fail_)
         return fail_.code;
+    if (stdin_sent_ < base + len && finished())
+        return PSSH_E_STATE; // the command ended before taking it all
     return rc;
 }
 

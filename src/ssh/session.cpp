@@ -1,4 +1,5 @@
 #include "session.hpp"
+#include "wiping_alloc.hpp"
 
 
 #include <cerrno>
@@ -17,10 +18,6 @@ namespace {
 constexpr int kFreeTries = 8; // session_free after shutdown() cannot block
 
 constexpr int kMaxPasses = 16; // then yield to other sessions for a turn
-
-LIBSSH2_ALLOC_FUNC(ssh_alloc) { return malloc(count); }
-LIBSSH2_FREE_FUNC(ssh_free) { free(ptr); }
-LIBSSH2_REALLOC_FUNC(ssh_realloc) { return realloc(ptr, count); }
 
 // A definitive answer that the name does not exist (or has no address of
 // the family asked for) will not change in a few seconds: as final as a
@@ -347,7 +344,7 @@ void Session::begin_handshake()
 {
     // The abstract pointer leads libssh2's callbacks (receive, keyboard-
     // interactive) back to this session.
-    ssh_ = libssh2_session_init_ex(ssh_alloc, ssh_free, ssh_realloc, this);
+    ssh_ = libssh2_session_init_ex(wiping_alloc, wiping_free, wiping_realloc, this);
     if (!ssh_)
         return fail_attempt(PSSH_E_NOMEM, "handshake: cannot allocate a libssh2 session");
     libssh2_session_callback_set(ssh_, LIBSSH2_CALLBACK_RECV, reinterpret_cast<void *>(&Session::counting_recv));
@@ -409,6 +406,8 @@ void Session::advance()
             case Authenticator::Result::Done:
                 return become_ready();
             case Authenticator::Result::Failed:
+                if (auth_.wants_rsa_sha1_reconnect())
+                    return reconnect_for_ssh_rsa(f.msg);
                 return fail_attempt(f.code, f.msg);
             }
             return;
@@ -463,6 +462,23 @@ void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
     hold(false);
     wake_all(); // the channels waiting for the connection fail with it
     settled();
+}
+
+// The server hung up on an RSA key offered as rsa-sha2-512 (Go's
+// x/crypto/ssh cannot parse that request): connect again at once, RSA keys
+// going straight to ssh-rsa. Not a retry: it does not use the retry budget
+// or wait the retry delay, and it happens once per session at most.
+void Session::reconnect_for_ssh_rsa(const std::string &why)
+{
+    loop_->log(PSSH_LOG_INFO, "%s: %s; connecting again to offer RSA keys as ssh-rsa", st_->display.c_str(),
+               why.c_str());
+    loop_->reactor().cancel(deadline_);
+    close_transport();
+    addrs_.clear();
+    auth_.set_rsa_sha1_first(true);
+    attempt_--; // begin_attempt counts it again
+    SET_STATE(State::RetryWait);
+    loop_->reactor().arm(retry_, now_ns());
 }
 
 // Never blocks: after shutdown() every libssh2 send or receive fails at

@@ -131,6 +131,7 @@ private:
     void become_ready();
     // final: not worth another attempt, whatever the class.
     void fail_attempt(pssh_err code, const std::string &msg, bool final = false);
+    void reconnect_for_ssh_rsa(const std::string &why);
     void close_transport() noexcept;
     void run();
     bool step_flows();

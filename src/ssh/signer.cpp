@@ -1,4 +1,5 @@
 #include "signer.hpp"
+#include "wiping_alloc.hpp"
 
 #include "signer_cache.hpp"
 #include "wire.hpp"
@@ -506,8 +507,8 @@ int Signer::sign_cb(_LIBSSH2_SESSION *, unsigned char **sig, size_t *sig_len, co
     std::string out;
     if (!job || !job->signer || !job->signer->sign(job->alg, data, data_len, out))
         return -1;
-    // libssh2 frees it with the session's free(), which is free().
-    *sig = static_cast<unsigned char *>(malloc(out.size()));
+    // libssh2 frees it with the session's free hook: allocated to match.
+    *sig = static_cast<unsigned char *>(wiping_alloc(out.size(), nullptr));
     if (!*sig)
         return -1;
     memcpy(*sig, out.data(), out.size());
