@@ -684,3 +684,34 @@ Test(hardening, keep_connections_off_closes_finished_hosts)
     pssh_parallel_unref(p);
     free_hosts(h, 4);
 }
+
+/* A host's message stays valid (same text, same pointer) while the loop
+ * runs and the host's session goes away; it changes only with the next run
+ * on this client. */
+Test(hardening, host_messages_last_until_the_next_run)
+{
+    const char **h = hosts_n(2);
+    free((char *)h[1]);
+    h[1] = strdup("127.0.0.1:1");
+    pssh_parallel *p = parallel_on(NULL, h, 2);
+    pssh_parallel_set_stop_on_errors(p, 0);
+    cr_assert_eq(pssh_parallel_connect_auth(p), PSSH_OK);
+    cr_assert_eq(pssh_parallel_host_error(p, 1), PSSH_E_REFUSED);
+    const char *m = pssh_parallel_host_error_message(p, 1);
+    char copy[512];
+    snprintf(copy, sizeof copy, "%s", m);
+    cr_assert(strstr(copy, "refused") != NULL, "%s", copy);
+    pssh_output *outs[2];
+    cr_assert_eq(pssh_parallel_set_keep_connections(p, 0), PSSH_OK);
+    pssh_loop_run(pssh_parallel_loop(p), 300);
+    cr_assert_eq(pssh_parallel_host_error_message(p, 1), m);
+    cr_assert_str_eq(m, copy);
+    cr_assert_eq(pssh_parallel_run_command(p, "true", NULL, outs), PSSH_OK);
+    cr_assert_eq(pssh_parallel_join(p, (int)within(20000), 0, NULL), PSSH_OK);
+    cr_assert_eq(pssh_parallel_host_error(p, 0), PSSH_OK);
+    cr_assert_eq(pssh_parallel_host_error(p, 1), PSSH_E_REFUSED);
+    for (int i = 0; i < 2; i++)
+        pssh_output_unref(outs[i]);
+    pssh_parallel_unref(p);
+    free_hosts(h, 2);
+}
