@@ -3,7 +3,7 @@
 BUILD ?= build
 MESON ?= meson
 
-.PHONY: all deps build test demo install bench soak asan valgrind fuzz clean
+.PHONY: all deps build test demo install bench soak asan tsan valgrind fuzz clean
 
 all: build
 
@@ -42,11 +42,18 @@ asan: deps
 	$(MESON) setup $(BUILD)-asan -Db_sanitize=address,undefined -Db_lundef=false
 	$(MESON) test -C $(BUILD)-asan --setup sanitize --print-errorlogs
 
+# ThreadSanitizer over the suites that run threads (forwarders, resolver)
+# and the unit tests: their own build folder, like asan.
+tsan: deps
+	$(MESON) setup $(BUILD)-tsan -Db_sanitize=thread -Db_lundef=false --reconfigure 2>/dev/null || \
+	$(MESON) setup $(BUILD)-tsan -Db_sanitize=thread -Db_lundef=false
+	$(MESON) test -C $(BUILD)-tsan --setup tsan --print-errorlogs unit proxy
+
 valgrind: deps $(BUILD)/build.ninja
 	$(MESON) test -C $(BUILD) --setup valgrind --print-errorlogs
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-release
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS per target, default 60.
 fuzz: deps

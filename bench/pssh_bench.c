@@ -1,7 +1,7 @@
 /* pssh_bench: CPU and wall time of libpssh's parallel client over N hosts,
  * through the public C API only, to be set beside libssh2_mux_floor.
  *
- *   pssh_bench PORT USER KEY KNOWN_HOSTS NHOSTS CMD [--pool N] [--expect-lines L]
+ *   pssh_bench PORT USER KEY KNOWN_HOSTS NHOSTS CMD [--pool N] [--expect-lines L] [--proxy JUMP]
  *
  * Runs CMD on NHOSTS fleet hosts at once (host i = 127.0.(i-1)/254.(i-1)%254+1,
  * as pssh-fleet numbers them). KNOWN_HOSTS is the fleet's known_hosts, checked
@@ -11,6 +11,11 @@
  * lines as delivered, endings included) and keeps nothing.
  * With --expect-lines (or a CMD of the form "seq 1 L"), every host must have
  * delivered exactly L lines. Every host must succeed with exit code 0.
+ *
+ * With --proxy, every host is reached through JUMP ("[user@]host[:port][,...]",
+ * pssh_config_set_proxy), and the line also gives the process's threads and
+ * open descriptors before the run, after the join (every connection up) and
+ * after the release: threads_before= threads_during= threads_after= fds_...=
  *
  * Timed like the floor: from before the parallel client is made to after it
  * and every output are released and the loop has nothing left to do (so
@@ -22,6 +27,7 @@
 #define _GNU_SOURCE /* clock_gettime, strdup under -std=c99 */
 #include <pssh/pssh.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,10 +97,26 @@ static void on_exit_cb(pssh_output *o, size_t host, void *ud)
     r->h[host].exit_code = pssh_output_exit_code(o);
 }
 
+/* Entries of a /proc/self folder (threads: task, descriptors: fd). */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+static int count_fds(void) { return count_entries("/proc/self/fd") - 1; /* the DIR's own */ }
+static int count_threads(void) { return count_entries("/proc/self/task"); }
+
 static void usage(void)
 {
     fprintf(stderr, "usage: pssh_bench PORT USER KEY KNOWN_HOSTS|- NHOSTS CMD [--pool N] "
-                    "[--expect-lines L]\n");
+                    "[--expect-lines L] [--proxy JUMP]\n");
     exit(2);
 }
 
@@ -106,9 +128,12 @@ int main(int argc, char **argv)
     const char *user = argv[2], *key = argv[3], *known = argv[4], *cmd = argv[6];
     long n = atol(argv[5]);
     long pool = 0, expect = -1;
+    const char *jump = NULL;
     for (int i = 7; i < argc; i++) {
         if (!strcmp(argv[i], "--pool") && i + 1 < argc)
             pool = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--proxy") && i + 1 < argc)
+            jump = argv[++i];
         else if (!strcmp(argv[i], "--expect-lines") && i + 1 < argc)
             expect = atol(argv[++i]);
         else
@@ -155,6 +180,12 @@ int main(int argc, char **argv)
         pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
     }
 
+    if (jump && pssh_config_set_proxy(cfg, jump) != PSSH_OK) {
+        fprintf(stderr, "pssh_bench: bad --proxy %s\n", jump);
+        return 2;
+    }
+    int threads0 = count_threads(), fds0 = count_fds();
+
     double c0 = cpu_s(), w0 = wall_s();
     pssh_parallel *p = NULL;
     pssh_err e = pssh_parallel_new(loop, (const char *const *)hosts, (size_t)n, cfg, NULL, &p);
@@ -169,6 +200,7 @@ int main(int argc, char **argv)
     size_t unfinished = 0;
     pssh_err join_e = pssh_parallel_join(p, 600000, 0, &unfinished);
     double w_join = wall_s();
+    int threads1 = count_threads(), fds1 = count_fds();
 
     /* Per-host verdicts, before anything is released. */
     long ok = 0, bad_lines = 0;
@@ -203,6 +235,7 @@ int main(int argc, char **argv)
     p = pssh_parallel_unref(p);
     pssh_err drain_e = pssh_loop_run(loop, 10000); /* closing connections */
     double c1 = cpu_s(), w1 = wall_s();
+    int threads2 = count_threads(), fds2 = count_fds();
 
     long long lines = 0, bytes = 0;
     long stderr_lines = 0;
@@ -220,6 +253,10 @@ int main(int argc, char **argv)
            pssh_version(), n, pool, cmd, ok, w1 - w0, c1 - c0, (c1 - c0) * 1000 / n, ru.ru_maxrss,
            lines / n, bytes / n, stderr_lines, w_join - w0, pssh_err_name(run_e),
            pssh_err_name(join_e), unfinished, pssh_err_name(drain_e), bad_lines);
+    if (jump)
+        printf("pssh_bench proxy %s: threads_before=%d threads_during=%d threads_after=%d fds_before=%d "
+               "fds_during=%d fds_after=%d\n",
+               jump, threads0, threads1, threads2, fds0, fds1, fds2);
     fflush(stdout);
 
     pssh_loop_unref(loop);

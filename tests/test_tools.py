@@ -182,6 +182,24 @@ class Inline(unittest.TestCase):
             self.assertEqual(r.returncode, 64, args)
             self.assertIn(want, r.stderr.decode(), args)
 
+    def test_jump_host(self):
+        # Through a fleet sshd as the proxy: every host's output arrives.
+        jump = "127.0.0.1:%s" % F["FLEET_PORT"]
+        r = run("-J", jump, "-H", "%s,%s" % (host(2), host(3)), "--", "echo via")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sorted(r.stdout.decode().splitlines()), ["127.0.0.2: via", "127.0.0.3: via"])
+        # A proxy nobody answers on: each host fails with a proxy error
+        # that names the hop, and the run exits 2.
+        r = run("-J", "127.0.0.1:1", "-H", host(2), "--", "echo via")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        err = r.stderr.decode()
+        self.assertIn("[PSSH_E_PROXY]", err)
+        self.assertIn("@127.0.0.1:1", err)
+        self.assertEqual(r.stdout, b"")
+        r = subprocess.run([RUN, "-J", "a,,b", "-H", "h", "true"], capture_output=True, timeout=10)
+        self.assertEqual(r.returncode, 64)
+        self.assertIn("malformed -J", r.stderr.decode())
+
     def test_host_file_with_comments_and_blanks(self):
         path = os.path.join(F["tmp"], "commented.hosts")
         with open(path, "w") as f:

@@ -31,7 +31,9 @@ const char cli_conn_help[] =
     "      --known-hosts FILE         known_hosts file (default ~/.ssh/known_hosts)\n"
     "      --strict-host-key-checking yes|accept-new|no   (default yes)\n"
     "  -F, --ssh-config FILE|none     OpenSSH client configuration to read instead of the\n"
-    "                                 tool's default ('none': none); options given here win\n";
+    "                                 tool's default ('none': none); options given here win\n"
+    "  -J, --jump [USER@]HOST[:PORT][,...]  through these proxy (jump) hosts, as ssh -J\n"
+    "                                 (a proxy's port: 22; its user and keys: the hosts')\n";
 
 void cli_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -343,6 +345,15 @@ int cli_conn_option(cli_conn *c, int opt, const char *arg)
     case CLI_OPT_KNOWN_HOSTS:
         c->known_hosts = arg;
         return 1;
+    case 'J': {
+        pssh_config *probe = NULL; /* the library's own syntax check */
+        pssh_err e = pssh_config_new(&probe) == PSSH_OK ? pssh_config_set_proxy(probe, arg) : PSSH_E_NOMEM;
+        pssh_config_free(probe);
+        if (e != PSSH_OK)
+            cli_usage_error(c->prog, "malformed -J '%s' (expected [USER@]HOST[:PORT][,...], at most 8)", arg);
+        c->jump = arg;
+        return 1;
+    }
     case CLI_OPT_STRICT:
         if (!strcmp(arg, "yes"))
             c->policy = PSSH_HOSTKEY_STRICT;
@@ -432,6 +443,8 @@ pssh_config *cli_make_config(const cli_conn *c)
         pssh_config_set_ssh_config(cfg, given);
     else if (!c->ssh_config && c->ssh_config_default)
         pssh_config_set_ssh_config(cfg, ssh_default);
+    if (c->jump)
+        pssh_config_set_proxy(cfg, c->jump);
     return cfg;
 }
 

@@ -34,6 +34,7 @@ typedef struct {
     int policy;               /* -1 unset */
     const char *ssh_config;   /* -F FILE or "none"; NULL: the tool's default */
     int ssh_config_default;   /* without -F: read ~/.ssh/config, /etc/ssh/ssh_config */
+    const char *jump;         /* -J: proxy chain, NULL: direct */
 } cli_conn;
 
 /* Long-option ids above the char range. */
@@ -50,7 +51,7 @@ enum {
 
 /* getopt strings start with "+:" (stop at the command; ':' for a missing
  * argument, see cli_option_error). */
-#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:F:"
+#define CLI_CONN_SHORTOPTS "H:h:l:p:i:Af:t:T:r:F:J:"
 #define CLI_CONN_LONGOPTS                                                                          \
     {"host", required_argument, 0, 'H'}, {"hosts", required_argument, 0, 'h'},                     \
         {"user", required_argument, 0, 'l'}, {"port", required_argument, 0, 'p'},                  \
@@ -63,6 +64,7 @@ enum {
         {"known-hosts", required_argument, 0, CLI_OPT_KNOWN_HOSTS},                                \
         {"strict-host-key-checking", required_argument, 0, CLI_OPT_STRICT},                        \
         {"ssh-config", required_argument, 0, 'F'},                                                 \
+        {"jump", required_argument, 0, 'J'},                                                       \
         {"version", no_argument, 0, CLI_OPT_VERSION}, {"help", no_argument, 0, CLI_OPT_HELP}
 
 /* Text for --help: the connection options. */

@@ -260,6 +260,36 @@ PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *cfg, int enable);
  * malformed file fails the host with PSSH_E_HOST_ARG, an unreadable one
  * with PSSH_E_IO. Default: no file. (Added in 0.2.) */
 PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *cfg, const char *const *paths);
+/* Reach the host through proxy (jump) hosts, as ssh -J does:
+ * "[user@]host[:port][,[user@]host[:port]...]", first hop first, at most 8.
+ * Each hop's SSH connection carries the next one; the host's own
+ * connection is a direct-tcpip channel on the last hop's, so the host name
+ * is resolved by the last proxy. NULL or "" means direct, which overrides
+ * a proxy set in the defaults. PSSH_E_INVAL for a malformed chain.
+ * Every hop is checked against known_hosts like any host; its user and
+ * credentials are the host's unless set below, and its other settings
+ * (known_hosts, policy, timeout, keepalive) are the host's. Each distinct
+ * proxy runs on a thread of its own, joined when the last client or output
+ * that uses it is released, or at exit. A failure on the way (proxy
+ * unreachable, refused, host key, target unreachable from the proxy,
+ * proxy lost) is PSSH_E_PROXY, with a message naming the hop. (Added in
+ * 0.2.) */
+PSSH_API pssh_err pssh_config_set_proxy(pssh_config *cfg, const char *jump);
+/* Port of the hops that do not give one (default 22, whatever the host's
+ * port: a bastion listens where it listens). (Added in 0.2.) */
+PSSH_API pssh_err pssh_config_set_proxy_port(pssh_config *cfg, int port);
+/* User of the hops that do not give one (default: the host's user). (Added
+ * in 0.2.) */
+PSSH_API pssh_err pssh_config_set_proxy_user(pssh_config *cfg, const char *user);
+/* Password for the hops (default: the host's password). (Added in 0.2.) */
+PSSH_API pssh_err pssh_config_set_proxy_password(pssh_config *cfg, const char *password);
+/* Private key for the hops, instead of the host's (file or memory, as
+ * pssh_config_set_pkey_file/_memory). The host's identity files and agent
+ * setting still apply. (Added in 0.2.) */
+PSSH_API pssh_err pssh_config_set_proxy_pkey_file(pssh_config *cfg, const char *path,
+                                                  const char *passphrase);
+PSSH_API pssh_err pssh_config_set_proxy_pkey_memory(pssh_config *cfg, const void *data, size_t len,
+                                                    const char *passphrase);
 
 /* ------------------------------------------------------------------------ */
 /* Command options                                                          */

@@ -1,3 +1,4 @@
+#include "../net/jumpspec.hpp"
 #include "../ssh/config.hpp"
 #include "glue.hpp"
 
@@ -209,6 +210,66 @@ PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *c, const char *const *
         k.ssh_config_files.clear();
         for (const char *const *p = paths; *p; p++)
             k.ssh_config_files.emplace_back(*p);
+        return PSSH_OK;
+    });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy(pssh_config *c, const char *jump)
+{
+    std::vector<pssh::HostSpec> hops;
+    if (!check(c))
+        return PSSH_E_INVAL;
+    return guard([&] {
+        if (jump && !pssh::parse_jump_spec(jump, hops, nullptr))
+            return PSSH_E_INVAL;
+        return set(c, Config::kProxy, [&](Config &k) { k.proxy = std::move(hops); return PSSH_OK; });
+    });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy_port(pssh_config *c, int port)
+{
+    if (port < 1 || port > 65535)
+        return PSSH_E_INVAL;
+    return set(c, Config::kProxyPort, [&](Config &k) { k.proxy_port = port; return PSSH_OK; });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy_user(pssh_config *c, const char *user)
+{
+    if (!nonempty(user))
+        return PSSH_E_INVAL;
+    return set(c, Config::kProxyUser, [&](Config &k) { k.proxy_user = user; return PSSH_OK; });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy_password(pssh_config *c, const char *password)
+{
+    if (!password)
+        return PSSH_E_INVAL;
+    return set(c, Config::kProxyPassword, [&](Config &k) { k.proxy_password.assign(password); return PSSH_OK; });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy_pkey_file(pssh_config *c, const char *path, const char *passphrase)
+{
+    if (!nonempty(path))
+        return PSSH_E_INVAL;
+    return set(c, Config::kProxyPkey, [&](Config &k) {
+        k.proxy_pkey_path = path;
+        k.proxy_pkey_data.wipe();
+        k.proxy_has_passphrase = passphrase != nullptr;
+        k.proxy_passphrase.assign(passphrase ? passphrase : "");
+        return PSSH_OK;
+    });
+}
+
+PSSH_API pssh_err pssh_config_set_proxy_pkey_memory(pssh_config *c, const void *data, size_t len,
+                                                    const char *passphrase)
+{
+    if (!data || len == 0)
+        return PSSH_E_INVAL;
+    return set(c, Config::kProxyPkey, [&](Config &k) {
+        k.proxy_pkey_path.clear();
+        k.proxy_pkey_data.assign(std::string_view(static_cast<const char *>(data), len));
+        k.proxy_has_passphrase = passphrase != nullptr;
+        k.proxy_passphrase.assign(passphrase ? passphrase : "");
         return PSSH_OK;
     });
 }

@@ -41,6 +41,7 @@ pssh_err build_settings(Loop &loop, const std::string &host_text, const Config *
     st->port = spec.port ? spec.port : st->cfg.port;
     st->given = host_text;
     st->display = st->cfg.alias.empty() ? host_text : st->cfg.alias;
+    resolve_proxies(*st);
     out = std::move(st);
     return PSSH_OK;
 }

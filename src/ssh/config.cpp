@@ -77,6 +77,20 @@ void Config::apply(const Config &o)
         alias = o.alias;
     if (o.has(kCompress))
         compress = o.compress;
+    if (o.has(kProxy))
+        proxy = o.proxy;
+    if (o.has(kProxyPort))
+        proxy_port = o.proxy_port;
+    if (o.has(kProxyUser))
+        proxy_user = o.proxy_user;
+    if (o.has(kProxyPassword))
+        proxy_password = o.proxy_password;
+    if (o.has(kProxyPkey)) {
+        proxy_pkey_path = o.proxy_pkey_path;
+        proxy_pkey_data = o.proxy_pkey_data;
+        proxy_passphrase = o.proxy_passphrase;
+        proxy_has_passphrase = o.proxy_has_passphrase;
+    }
     if (o.has(kRsaSha1))
         rsa_sha1 = o.rsa_sha1;
     if (o.has(kSshConfig))
@@ -86,6 +100,44 @@ void Config::apply(const Config &o)
     if (o.has(kProxyJump))
         proxy_jump = o.proxy_jump;
     set |= o.set;
+}
+
+// A hop's port is 22 unless its spec or proxy_port says otherwise, as with
+// ssh -J: a bastion listens where it listens, whatever port the targets use
+// behind it (parallel-ssh takes the target's port, which breaks the common
+// case of targets on 2222 behind a bastion on 22).
+void resolve_proxies(Settings &st)
+{
+    st.proxies.clear();
+    const Config &c = st.cfg;
+    for (const HostSpec &spec : c.proxy) {
+        ProxyHop hop;
+        hop.host = spec.host;
+        hop.port = spec.port ? spec.port : c.has(Config::kProxyPort) ? c.proxy_port : 22;
+        hop.user = !spec.user.empty()                              ? spec.user
+                   : c.has(Config::kProxyUser) && !c.proxy_user.empty() ? c.proxy_user
+                                                                     : st.user;
+        const bool v6 = hop.host.find(':') != std::string::npos;
+        hop.display = "proxy " + hop.user + "@" + (v6 ? "[" + hop.host + "]" : hop.host) + ":" +
+                      std::to_string(hop.port);
+        hop.cfg = c;
+        hop.cfg.proxy.clear();
+        hop.cfg.alias.clear();
+        hop.cfg.user = hop.user;
+        hop.cfg.port = hop.port;
+        hop.cfg.retries = 0;
+        if (c.has(Config::kProxyPassword))
+            hop.cfg.password = c.proxy_password;
+        if (c.has(Config::kProxyPkey)) {
+            hop.cfg.pkey_path = c.proxy_pkey_path;
+            hop.cfg.pkey_data = c.proxy_pkey_data;
+            hop.cfg.passphrase = c.proxy_passphrase;
+            hop.cfg.has_passphrase = c.proxy_has_passphrase;
+            hop.cfg.set |= Config::kPkey;
+        }
+        hop.cfg.set &= ~uint32_t(Config::kProxy | Config::kAlias);
+        st.proxies.push_back(std::move(hop));
+    }
 }
 
 std::string home_dir()

@@ -3,6 +3,7 @@
 // settings over defaults lets every set value win, false and 0 included
 // (parallel-ssh merges with `or` and loses them).
 #pragma once
+#include "../net/hostspec.hpp"
 #include "../util/ref.hpp"
 #include "pssh/pssh.h"
 
@@ -51,6 +52,11 @@ struct Config {
         kSshConfig = 1u << 16,
         kConfigIds = 1u << 17,
         kProxyJump = 1u << 18,
+        kProxy = 1u << 19,
+        kProxyPort = 1u << 20,
+        kProxyUser = 1u << 21,
+        kProxyPassword = 1u << 22,
+        kProxyPkey = 1u << 23,
     };
     uint32_t set = 0;
 
@@ -73,6 +79,17 @@ struct Config {
     bool ipv6_only = false;
     std::string alias;
     bool compress = false;
+    // Proxy (jump) hosts, first hop first, as ssh -J writes them; empty:
+    // direct. The proxy_* values apply to every hop that does not say
+    // otherwise in its own "user@" or ":port".
+    std::vector<HostSpec> proxy;
+    int proxy_port = 22;
+    std::string proxy_user; // empty: the target's user
+    Secret proxy_password;  // unset: the target's password
+    std::string proxy_pkey_path;
+    Secret proxy_pkey_data;
+    Secret proxy_passphrase;
+    bool proxy_has_passphrase = false;
     // An RSA key may fall back to "ssh-rsa" (SHA-1) signatures after the
     // server refused rsa-sha2-512 and rsa-sha2-256 (pssh_config_set_rsa_sha1).
     bool rsa_sha1 = true;
@@ -90,6 +107,16 @@ struct Config {
     void apply(const Config &over);
 };
 
+// One proxy hop as a connection to it uses it: its address, its user, and
+// the target's settings with the proxy's own credentials where set.
+struct ProxyHop {
+    std::string host;
+    int port = 22;
+    std::string user;
+    std::string display; // "proxy user@host:port", in messages
+    Config cfg;          // retries 0: the target's attempts retry the hop
+};
+
 // What one host's connections use: built-in defaults <- client defaults <-
 // per-host config <- user/port written in the host string.
 struct Settings final : RefCounted {
@@ -99,6 +126,7 @@ struct Settings final : RefCounted {
     std::string user;
     int port = 22;
     Config cfg;          // everything else, fully resolved
+    std::vector<ProxyHop> proxies; // the way to the host, first hop first
     // The keys this host's connections sign with, parsed once per loop
     // (Loop::signer_for): the loop's cache keeps a key only while some
     // Settings holds it. Set when a connection plans its authentication.
@@ -108,6 +136,9 @@ struct Settings final : RefCounted {
     Settings();
     ~Settings() override;
 };
+
+// Fills st.proxies from st.cfg (after user and port are known).
+void resolve_proxies(Settings &st);
 
 // Built-in defaults that depend on the environment (user, home directory,
 // agent socket).

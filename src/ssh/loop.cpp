@@ -1,6 +1,7 @@
 #include "loop.hpp"
 
 #include "signer_cache.hpp"
+#include "../tunnel/forwarders.hpp"
 
 #include <cstdarg>
 #include <cstdio>
@@ -74,7 +75,15 @@ Ref<Loop> Loop::given_or_new(Loop *given, pssh_err *err)
 Loop::~Loop()
 {
     magic = 0;
+    tunnels_.reset(); // every forwarder is gone already: they hold connections of ours
     resolver_.reset(); // joins its threads before the reactor goes
+}
+
+TunnelProvider &Loop::tunnels()
+{
+    if (!tunnels_)
+        tunnels_ = make_forwarders(*this);
+    return *tunnels_;
 }
 
 Resolver &Loop::resolver()

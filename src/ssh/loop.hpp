@@ -5,6 +5,7 @@
 #include "../net/resolve.hpp"
 #include "../reactor/reactor.hpp"
 #include "known_hosts_cache.hpp"
+#include "tunnel.hpp"
 #include "../util/ref.hpp"
 #include "pssh/pssh.h"
 
@@ -40,6 +41,13 @@ public:
     KnownHostsCache &known_hosts() noexcept { return known_hosts_; }
     // ssh_config files, parsed once for every host of this loop.
     SshConfigCache &ssh_configs() noexcept { return ssh_configs_; }
+    // Streams through proxies: the forwarder threads of this loop, made on
+    // first use (src/tunnel), or what set_tunnels() installed (a
+    // forwarder's own loop reaches its hop through the previous hop).
+    TunnelProvider &tunnels();
+    void set_tunnels(std::unique_ptr<TunnelProvider> p) noexcept { tunnels_ = std::move(p); }
+    // The most verbose level logged (-1: none), for loops that log here.
+    int log_level() const noexcept { return log_fn_ ? int(log_max_) : -1; }
 
     void set_log(pssh_log_level max, pssh_log_fn *fn, void *userdata) noexcept
     {
@@ -110,6 +118,7 @@ private:
 
     Reactor reactor_;
     std::unique_ptr<Resolver> resolver_;
+    std::unique_ptr<TunnelProvider> tunnels_;
     Ref<class SignerCache> signers_; // made on first use
     KnownHostsCache known_hosts_;
     SshConfigCache ssh_configs_;

@@ -214,7 +214,7 @@ Channel::Wait Output::fail_io(long rc, const char *what, pssh_err code)
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
     if (transport_error(rc)) {
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
-        fail(PSSH_E_LOST, s.failure().msg);
+        fail(s.failure() ? s.failure().code : PSSH_E_LOST, s.failure().msg); // PSSH_E_PROXY behind a proxy
     } else {
         fail(code, s.settings().display + ": " + what + ": " + why);
     }

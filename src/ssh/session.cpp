@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <libssh2.h>
+#include <utility>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,13 +18,6 @@ namespace {
 constexpr int kFreeTries = 8; // session_free after shutdown() cannot block
 
 constexpr int kMaxPasses = 16; // then yield to other sessions for a turn
-
-// Failures worth another attempt: the network or the server may recover.
-bool retryable(pssh_err code)
-{
-    return code == PSSH_E_UNKNOWN_HOST || code == PSSH_E_CONNECT || code == PSSH_E_TIMEOUT ||
-           code == PSSH_E_SESSION;
-}
 
 // A definitive answer that the name does not exist (or has no address of
 // the family asked for) will not change in a few seconds: as final as a
@@ -82,6 +76,14 @@ std::string handshake_cause(int rc, LIBSSH2_SESSION *s)
 }
 
 } // namespace
+
+// A proxy's failure is retried unless its own cause was final (the tunnel
+// says so: see on_tunnel_failed).
+bool retryable_failure(pssh_err code)
+{
+    return code == PSSH_E_UNKNOWN_HOST || code == PSSH_E_CONNECT || code == PSSH_E_TIMEOUT ||
+           code == PSSH_E_SESSION || code == PSSH_E_PROXY;
+}
 
 // Every byte libssh2 takes from the socket passes the guard and is counted:
 // a flow's read can pull in data meant for another channel or stream,
@@ -192,6 +194,8 @@ void Session::begin_attempt()
     t_attempt_ = t_phase_ = now_ns();
     if (st_->cfg.timeout_ms > 0)
         loop_->reactor().arm(deadline_, t_attempt_ + ms_to_ns(st_->cfg.timeout_ms));
+    if (!st_->proxies.empty())
+        return open_tunnel();
     SockAddr a;
     if (parse_literal(st_->host, st_->port, a)) {
         if (st_->cfg.ipv6_only && a.family() != AF_INET6)
@@ -231,6 +235,60 @@ void Session::on_resolved(addrinfo *res, int gai_err, int sys_errno)
     }
     if (res)
         freeaddrinfo(res);
+    run();
+}
+
+// The connect phase behind proxies: it ends when the last proxy has opened
+// a channel to the host, so connect_ms is still the time to reach it.
+void Session::open_tunnel()
+{
+    SET_STATE(State::Connecting);
+    lost_.clear();
+    std::string why;
+    tunnel_id_ = loop_->tunnels().open(*st_, this, &why);
+    if (!tunnel_id_)
+        fail_attempt(PSSH_E_RESOURCE, "proxy: " + why);
+}
+
+void Session::on_tunnel_open(int fd)
+{
+    Ref<Session> self = Ref<Session>::share(this);
+    fd_ = fd;
+    token_ = loop_->reactor().add(fd_, 0, this);
+    if (token_ == kNoToken) {
+        int e = errno;
+        fail_attempt(PSSH_E_RESOURCE, std::string("proxy: reactor: ") + strerror(e));
+    } else {
+        Nanos now = now_ns();
+        connect_ms_ = ns_to_ms(now - t_attempt_);
+        t_phase_ = now;
+        begin_handshake();
+    }
+    run();
+}
+
+void Session::on_tunnel_failed(const Failure &f, bool final)
+{
+    Ref<Session> self = Ref<Session>::share(this);
+    tunnel_id_ = 0; // the provider let go of it
+    fail_attempt(PSSH_E_PROXY, f.msg, final);
+    run();
+}
+
+// What the target sent before the proxy went stays readable: the read side
+// ends here, libssh2 takes what is queued, and the transport error that
+// follows fails the session with the proxy's reason.
+void Session::on_tunnel_lost(const Failure &f)
+{
+    Ref<Session> self = Ref<Session>::share(this);
+    if (state_ == State::Ready) {
+        lost_.set(PSSH_E_PROXY, f.msg);
+        if (fd_ >= 0)
+            shutdown(fd_, SHUT_RD);
+        kick();
+    } else if (state_ == State::Handshake || state_ == State::AuthList || state_ == State::Auth) {
+        fail_attempt(PSSH_E_PROXY, f.msg);
+    }
     run();
 }
 
@@ -391,7 +449,7 @@ void Session::fail_attempt(pssh_err code, const std::string &msg, bool final)
     close_transport();
     addrs_.clear();
     loop_->log(PSSH_LOG_DEBUG, "%s: attempt %d failed: %s", st_->display.c_str(), attempt_, msg.c_str());
-    if (!final && retryable(code) && attempt_ <= st_->cfg.retries) {
+    if (!final && retryable_failure(code) && attempt_ <= st_->cfg.retries) {
         fail_.set(code, st_->display + ": " + msg);
         SET_STATE(State::RetryWait);
         loop_->reactor().arm(retry_, now_ns() + ms_to_ns(st_->cfg.retry_delay_ms));
@@ -432,6 +490,8 @@ void Session::close_transport() noexcept
         loop_->reactor().remove(token_);
         token_ = kNoToken;
     }
+    if (tunnel_id_) // our end (fd_) is closed below, as a socket's would be
+        loop_->tunnels().close(std::exchange(tunnel_id_, 0));
     auth_.reset();
     orphans_.clear(); // freed with the session
     orphan_open_ = false;
@@ -460,7 +520,10 @@ void Session::mark_dead(const std::string &why)
 {
     if (over())
         return;
-    fail_.set(PSSH_E_LOST, st_->display + ": " + why);
+    if (lost_) // the proxy under us said why
+        fail_.set(lost_.code, st_->display + ": " + lost_.msg);
+    else
+        fail_.set(PSSH_E_LOST, st_->display + ": " + why);
     SET_STATE(State::Dead);
     hold(false);
     loop_->reactor().cancel(keepalive_);
@@ -479,7 +542,12 @@ void Session::on_deadline(void *p)
     Ref<Session> keep = Ref<Session>::share(self);
     std::string msg = "timeout: no progress within " + std::to_string(self->st_->cfg.timeout_ms) +
                       " ms while " + phase_name(self->state_);
-    self->fail_attempt(PSSH_E_TIMEOUT, msg);
+    if (self->tunnel_id_ && self->state_ == State::Connecting) // still on the way to the host
+        self->fail_attempt(PSSH_E_PROXY, "timeout: no progress within " +
+                                             std::to_string(self->st_->cfg.timeout_ms) + " ms while " +
+                                             self->loop_->tunnels().pending(self->tunnel_id_));
+    else
+        self->fail_attempt(PSSH_E_TIMEOUT, msg);
     self->run();
 }
 

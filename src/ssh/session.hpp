@@ -16,6 +16,7 @@
 #include "host_key_check.hpp"
 #include "loop.hpp"
 #include "recv_guard.hpp"
+#include "tunnel.hpp"
 
 #include <vector>
 
@@ -25,7 +26,10 @@ struct _LIBSSH2_CHANNEL;
 namespace pssh {
 
 
-class Session final : public RefCounted, IoHandler, ResolveTarget {
+// Failures worth another attempt: the network or the server may recover.
+bool retryable_failure(pssh_err code);
+
+class Session final : public RefCounted, IoHandler, ResolveTarget, TunnelTarget {
 public:
     enum class State { Idle, Resolving, Connecting, Handshake, AuthList, Auth, Ready, RetryWait, Failed, Dead, Closed };
 
@@ -108,6 +112,11 @@ private:
 
     void on_io(unsigned events) override;
     void on_resolved(addrinfo *res, int gai_err, int sys_errno) override;
+    // Behind proxies the connect phase is a tunnel (tunnel.hpp).
+    void open_tunnel();
+    void on_tunnel_open(int fd) override;
+    void on_tunnel_failed(const Failure &f, bool final) override;
+    void on_tunnel_lost(const Failure &f) override;
     static void on_deadline(void *self);
     static void on_retry(void *self);
     static void on_keepalive(void *self);
@@ -148,6 +157,8 @@ private:
     size_t next_addr_ = 0;
     int last_errno_ = 0;
     uint64_t resolve_id_ = 0;
+    uint64_t tunnel_id_ = 0;
+    Failure lost_; // why the tunnel ended, if a proxy said so
     int attempt_ = 0;
     Authenticator auth_;
     HostKeyCheck hostkey_;
