@@ -58,6 +58,7 @@ int xfer_parse(xfer_tool *x, int argc, char **argv, void (*usage)(void))
         {0, 0, 0, 0},
     };
     cli_init(&x->conn, x->prog);
+    x->conn.ssh_config_default = 1; /* as ssh: ~/.ssh/config, /etc/ssh/ssh_config */
     x->progress = -1;
     opterr = 0;
     int opt, li;

@@ -252,11 +252,11 @@ PSSH_API pssh_err pssh_config_set_rsa_sha1(pssh_config *cfg, int enable);
  * from the files as they are then: User, Port, HostName (where to connect;
  * outputs keep the host's given name), IdentityFile, IdentitiesOnly,
  * ConnectTimeout, ConnectionAttempts, StrictHostKeyChecking,
- * UserKnownHostsFile, ServerAliveInterval, Compression, with Host, Match
- * and Include. A value set through this API (in the defaults or the host's
+ * UserKnownHostsFile, ServerAliveInterval, Compression, ProxyJump (as
+ * pssh_config_set_proxy), with Host, Match and Include. A value set through this API (in the defaults or the host's
  * config) or written in the host string wins over the files. Unknown
- * keywords are ignored; known ones libpssh does not honour (ProxyJump,
- * ForwardAgent, Ciphers...) give one warning each on the loop's log. A
+ * keywords are ignored; known ones libpssh does not honour
+ * (ProxyCommand, ForwardAgent, Ciphers...) give one warning each on the loop's log. A
  * malformed file fails the host with PSSH_E_HOST_ARG, an unreadable one
  * with PSSH_E_IO. Default: no file. (Added in 0.2.) */
 PSSH_API pssh_err pssh_config_set_ssh_config(pssh_config *cfg, const char *const *paths);

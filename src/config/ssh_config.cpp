@@ -260,10 +260,8 @@ private:
                 SshJump j;
                 ssh_parse_jump(arg, j);
                 o_.jump = j;
-                if (!j.none) {
-                    o_.proxy_command = "none";
-                    o_.ignored.push_back({st.keyword, where(f, st)});
-                }
+                if (!j.none)
+                    o_.proxy_command = "none"; // no later ProxyCommand
             }
             break;
         case SshKey::ProxyCommand:

@@ -1,5 +1,6 @@
 #include "ssh_config_apply.hpp"
 
+#include "../net/jumpspec.hpp"
 #include "../ssh/loop.hpp"
 #include "ssh_expand.hpp"
 
@@ -19,13 +20,11 @@ std::string lower(std::string s)
 }
 
 // One warning per keyword, saying what libpssh does instead.
-void warn_ignored(const SshOptions::Ignored &i, const std::string &host, const SshWarn &warn)
+void warn_ignored(const SshOptions::Ignored &i, const SshWarn &warn)
 {
     const std::string key = lower(i.keyword);
     std::string what;
-    if (key == "proxyjump")
-        what = "ProxyJump is not supported yet (libpssh has no proxy support): " + host + " is reached directly";
-    else if (key == "match exec")
+    if (key == "match exec")
         what = "Match exec is not supported: its block is skipped";
     else
         what = i.keyword + " is not supported by libpssh: ignored";
@@ -103,9 +102,15 @@ pssh_err ssh_config_settings(SshConfigCache &cache, const std::vector<std::strin
     if (!r.proxy_jump.empty()) {
         out.proxy_jump = r.proxy_jump;
         out.set |= Config::kProxyJump;
+        std::string bad;
+        if (parse_jump_spec(r.proxy_jump, out.proxy, &bad))
+            out.set |= Config::kProxy; // under the API's proxy, like every field
+        else
+            warn("proxyjump", "ssh_config: ProxyJump " + r.proxy_jump + ": " + bad + ": " + q.host +
+                                  " is reached directly");
     }
     for (const SshOptions::Ignored &i : o.ignored)
-        warn_ignored(i, q.host, warn);
+        warn_ignored(i, warn);
     return PSSH_OK;
 }
 

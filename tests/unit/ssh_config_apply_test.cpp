@@ -4,6 +4,7 @@
 // host's name, and each warning is given once per loop.
 #include "config/ssh_config_apply.hpp"
 #include "ssh/client.hpp"
+#include "net/jumpspec.hpp"
 #include "support.hpp"
 
 #include <unistd.h>
@@ -148,15 +149,15 @@ Test(ssh_config_apply, each_warning_once_per_loop)
               "  NoSuchKeyword x\n  UserKnownHostsFile /a /b\n");
     Ref<Settings> st = f.settings("web1");
     EXPECT_STR_EQ(st->cfg.proxy_jump, "bastion");
-    EXPECT_STR_EQ(st->host, "web1"); // reached directly until proxies exist
+    EXPECT_STR_EQ(st->host, "web1");
     EXPECT_STR_EQ(st->cfg.known_hosts, "/a");
     f.settings("web2");
     f.settings("web3");
-    cr_assert_eq(logged.size(), 3u, "got %zu warnings", logged.size());
+    cr_assert_eq(logged.size(), 2u, "got %zu warnings", logged.size());
     std::string all;
     for (const std::string &l : logged)
         all += l + "\n";
-    cr_expect(all.find("line 2: ProxyJump is not supported yet") != std::string::npos, "%s", all.c_str());
+    cr_expect(all.find("ProxyJump") == std::string::npos, "%s", all.c_str());
     cr_expect(all.find("line 3: ForwardAgent is not supported by libpssh: ignored") != std::string::npos, "%s",
               all.c_str());
     cr_expect(all.find("UserKnownHostsFile: only the first file is read (/a)") != std::string::npos, "%s",
@@ -182,4 +183,24 @@ Test(ssh_config_apply, errors_name_the_file_and_line)
     // A malformed host says so as before.
     f.settings("bad host", nullptr, PSSH_E_HOST_ARG, &why);
     cr_expect(why.find("malformed host 'bad host'") == 0, "%s", why.c_str());
+}
+
+// ProxyJump reaches the host through its hops (pssh_config_set_proxy), the
+// API's proxy winning as for every field.
+Test(ssh_config_apply, proxy_jump_becomes_the_proxy)
+{
+    Fixture f("Host *\n  ProxyJump jumper@bastion:2200,10.0.0.1\n");
+    Ref<Settings> st = f.settings("web1");
+    cr_assert_eq(st->cfg.proxy.size(), 2u);
+    EXPECT_STR_EQ(st->cfg.proxy[0].host, "bastion");
+    EXPECT_STR_EQ(st->cfg.proxy[0].user, "jumper");
+    cr_assert_eq(st->cfg.proxy[0].port, 2200);
+    EXPECT_STR_EQ(st->cfg.proxy[1].host, "10.0.0.1");
+    cr_assert(logged.empty(), "%s", logged.empty() ? "" : logged[0].c_str());
+    pssh::Config over;
+    cr_assert(pssh::parse_jump_spec("api-hop", over.proxy, nullptr));
+    over.set |= pssh::Config::kProxy;
+    Ref<Settings> api = f.settings("web2", &over);
+    cr_assert_eq(api->cfg.proxy.size(), 1u);
+    EXPECT_STR_EQ(api->cfg.proxy[0].host, "api-hop");
 }
