@@ -132,20 +132,29 @@ static void count_warnings(pssh_log_level level, const char *msg, void *ud)
     }
 }
 
-Test(ssh_config, proxyjump_is_one_warning_and_a_direct_connection)
+/* ProxyJump is the host's proxy chain (pssh_config_set_proxy): a hop that
+ * refuses fails every host behind it with PSSH_E_PROXY naming the hop, and
+ * nothing is warned. It was "not supported yet" and reached hosts directly. */
+Test(ssh_config, proxyjump_is_the_proxy_chain)
 {
-    const char *path = write_config("ssh_config_jump", "Host web*\n  ProxyJump bastion.invalid\n");
+    const char *path = write_config("ssh_config_jump", "Host web*\n  ProxyJump 127.0.0.1:1\n");
     pssh_config *cfg = config_reading(path);
+    cr_assert_eq(pssh_config_set_retries(cfg, 0, 0), PSSH_OK);
     pssh_loop *loop = NULL;
     cr_assert_eq(pssh_loop_new(&loop), PSSH_OK);
+    warnings = 0;
     cr_assert_eq(pssh_loop_set_log(loop, PSSH_LOG_WARN, count_warnings, NULL), PSSH_OK);
     const char *hosts[] = {"web1", "web2"};
     pssh_parallel *p = NULL;
     cr_assert_eq(pssh_parallel_new(loop, hosts, 2, cfg, NULL, &p), PSSH_OK);
-    cr_assert_eq(pssh_parallel_connect_auth(p), PSSH_OK, "%s", pssh_parallel_error_message(p));
-    cr_expect_eq(warnings, 1);
-    cr_expect(strstr(last_warning, "ProxyJump is not supported yet") != NULL, "%s", last_warning);
-    cr_expect(strstr(last_warning, path) != NULL, "the warning names the file: %s", last_warning);
+    pssh_parallel_set_stop_on_errors(p, 0);
+    pssh_parallel_connect_auth(p);
+    for (size_t i = 0; i < 2; i++) {
+        const char *msg = pssh_parallel_host_error_message(p, i);
+        cr_expect_eq(pssh_parallel_host_error(p, i), PSSH_E_PROXY, "%s: %s", hosts[i], msg);
+        cr_expect(strstr(msg, "127.0.0.1") != NULL, "the message names the hop: %s", msg);
+    }
+    cr_expect_eq(warnings, 0, "%s", last_warning);
     pssh_parallel_unref(p);
     pssh_loop_unref(loop);
     pssh_config_free(cfg);
