@@ -68,7 +68,7 @@ Channel::Wait Exec::step_setup()
                                                    value.c_str(), unsigned(value.size()));
                 if (rc == LIBSSH2_ERROR_EAGAIN)
                     return Wait::Libssh2;
-                if (rc && transport_error(rc) && !spurious(rc))
+                if (rc && is_transport_error(rc) && !spurious(rc))
                     return fail_io(rc, "setting the environment");
                 if (rc)
                     s.loop().log(PSSH_LOG_WARN, "%s: server refused env %s (its AcceptEnv)",
@@ -100,7 +100,7 @@ bool Exec::write_pending(bool *failed)
         if (n == LIBSSH2_ERROR_EAGAIN)
             return true;
         if (n < 0) {
-            if (transport_error(n)) {
+            if (is_transport_error(n)) {
                 *failed = true;
                 fail_io(n, "writing stdin");
                 return false;
@@ -119,7 +119,7 @@ bool Exec::write_pending(bool *failed)
         int rc = libssh2_channel_send_eof(ch_);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return true;
-        if (rc && transport_error(rc)) {
+        if (rc && is_transport_error(rc)) {
             *failed = true;
             fail_io(rc, "closing stdin");
             return false;

@@ -20,28 +20,6 @@ const char *state_name(Output::State s)
 
 } // namespace
 
-// libssh2 errors that mean the connection itself is gone.
-bool Output::transport_error(long rc)
-{
-    switch (rc) {
-    case LIBSSH2_ERROR_SOCKET_NONE:
-    case LIBSSH2_ERROR_SOCKET_SEND:
-    case LIBSSH2_ERROR_SOCKET_RECV:
-    case LIBSSH2_ERROR_SOCKET_DISCONNECT:
-    case LIBSSH2_ERROR_SOCKET_TIMEOUT:
-    case LIBSSH2_ERROR_TIMEOUT:
-    case LIBSSH2_ERROR_DECRYPT:
-    case LIBSSH2_ERROR_INVALID_MAC:
-    case LIBSSH2_ERROR_PROTO:
-    case LIBSSH2_ERROR_BAD_SOCKET:
-    case LIBSSH2_ERROR_ENCRYPT:
-    case LIBSSH2_ERROR_COMPRESS:
-    case LIBSSH2_ERROR_ZLIB:
-        return true;
-    }
-    return false;
-}
-
 Output::Output(Ref<Session> s, const Limits &l) : session_(std::move(s)), limits_(l)
 {
     for (auto &b : bufs_)
@@ -212,7 +190,7 @@ Channel::Wait Output::fail_io(long rc, const char *what, pssh_err code)
 {
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
-    if (transport_error(rc)) {
+    if (is_transport_error(rc)) {
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
         fail(s.failure() ? s.failure().code : PSSH_E_LOST, s.failure().msg); // PSSH_E_PROXY behind a proxy
     } else {

@@ -10,6 +10,7 @@
 // released. When a buffer reaches its limit the channel is no longer read:
 // the SSH window then holds the remote back, and nothing is lost.
 #pragma once
+#include "transport_error.hpp"
 #include "../parallel/pool.hpp"
 #include "../util/failure.hpp"
 #include "session.hpp"
@@ -149,7 +150,6 @@ protected:
     // Lines to the sink (when it streams).
     void deliver(int stream);
     bool streaming() const noexcept { return sink_ && sink_->streams(); }
-    static bool transport_error(long rc);
 
     Ref<Session> session_;
     _LIBSSH2_CHANNEL *ch_ = nullptr; // the job's channel, if it has one

@@ -1,6 +1,5 @@
 // libssh2 errors that mean the connection itself is gone (not just one
-// channel or request). output.cpp keeps its own copy of this list until
-// the channel kinds share it.
+// channel or request), for every channel kind.
 #pragma once
 #include <libssh2.h>
 

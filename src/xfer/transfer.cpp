@@ -223,7 +223,7 @@ Channel::Wait Transfer::fail_sftp(long rc, const char *op, const std::string &pa
         std::string c = cause ? cause : "SFTP status " + std::to_string(fx);
         return fail_msg(std::string(op) + " " + shown(path) + ": " + c);
     }
-    if (transport_error(rc) || !session_->socket_alive())
+    if (is_transport_error(rc) || !session_->socket_alive())
         return fail_io(rc, (std::string(kind()) + " " + op + " " + shown(path)).c_str(), code());
     return fail_msg(std::string(op) + " " + shown(path) + ": " + libssh2_message(session_->raw()) +
                     " (libssh2 error " + std::to_string(rc) + ")");
@@ -244,7 +244,7 @@ Channel::Wait Transfer::step_setup()
             return Wait::Libssh2;
         open_in_flight_ = false;
         session_->release_open(this);
-        if (transport_error(e) || !session_->socket_alive())
+        if (is_transport_error(e) || !session_->socket_alive())
             return fail_io(e, "starting SFTP", code());
         return fail_msg("cannot start the SFTP subsystem: " + libssh2_message(raw) + " (libssh2 error " +
                         std::to_string(e) + ")");
