@@ -16,7 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+// Suite-level timeouts only: Criterion's per-test .timeout leaks 48 bytes
+// under LeakSanitizer (make asan). The hundred-target and exit-loop tests get
+// suites of their own for their longer bounds.
 TestSuite(proxy, .timeout = 300);
+TestSuite(proxy_many, .timeout = 600);
+TestSuite(proxy_exit, .timeout = 1200);
 
 static int count_threads(void)
 {
@@ -556,7 +561,7 @@ Test(proxy, reconnects_after_the_proxy_restarts)
 
 /* ---- Many targets, pools, threads ---- */
 
-Test(proxy, hundred_targets_one_proxy_pool_of_one, .timeout = 600)
+Test(proxy_many, hundred_targets_one_proxy_pool_of_one)
 {
     netlab lab;
     netlab_start(&lab, 100, 1, NULL);
@@ -606,7 +611,7 @@ Test(proxy, hundred_targets_one_proxy_pool_of_one, .timeout = 600)
     netlab_stop(&lab);
 }
 
-Test(proxy, hundred_targets_ten_proxies_pool_of_five, .timeout = 600)
+Test(proxy_many, hundred_targets_ten_proxies_pool_of_five)
 {
     netlab lab;
     netlab_start(&lab, 100, 10, NULL);
@@ -674,7 +679,7 @@ Test(proxy, forwarder_joined_at_the_last_release)
 /* exit() with commands running through a tunnel: no crash, no hang, and
  * every forwarder joined before the process ends (the helper counts its
  * threads in an atexit handler that runs after libpssh's). */
-Test(proxy, exit_with_tunnels_open_a_hundred_times, .timeout = 1200)
+Test(proxy_exit, exit_with_tunnels_open_a_hundred_times)
 {
     netlab lab;
     netlab_start(&lab, 2, 1, NULL);
