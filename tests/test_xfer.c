@@ -366,6 +366,49 @@ Test(xfer, transfer_timeout)
     fault_proxy_stop(&fp);
 }
 
+/* A failed transfer leaves work for the background (closing the SFTP
+ * session, removing a remote temporary). Releasing the client without
+ * running the loop again must still let go of everything: the connection,
+ * the client's own loop and their descriptors. The cleanup held the session
+ * (and with it the loop and the socket) until the loop ran again: with the
+ * client's own loop, never. */
+Test(xfer, releasing_the_client_after_a_failure_frees_it_all)
+{
+    const char *dir = xf_dir("release-after-failure");
+    pssh_client *w = fleet_client(NULL, 1); /* warm-up: libraries that keep fds */
+    pssh_output_unref(fleet_run(w, "true", NULL));
+    pssh_client_unref(w);
+    int before = count_fds();
+    for (int scp = 0; scp < 2; scp++) {
+        pssh_client *c = fleet_client(NULL, 1);
+        pssh_err rc = get(c, scp, xf_path(dir, "nope"), xf_path(dir, "dst"), NULL);
+        assert_fails(c, rc, scp ? PSSH_E_SCP : PSSH_E_SFTP, "no such file or directory", "nope");
+        pssh_client_unref(c);
+        cr_assert_eq(count_fds(), before, "%s: %d descriptors left after the client was released",
+                     proto_name(scp), count_fds() - before);
+    }
+    /* a stalled host: the cleanup cannot even be sent */
+    char src[4096], up[64];
+    snprintf(src, sizeof src, "%s/src.bin", dir);
+    xf_make_file(src, 8 << 20, 9);
+    snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
+    fault_proxy fp = fault_proxy_start(up, FP_STALL_AFTER, 2 << 20);
+    before = count_fds();
+    pssh_config *cfg = fleet_config();
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
+    o.timeout_ms = 1000;
+    pssh_err rc = pssh_client_copy_remote_file(c, src, xf_path(dir, "dst"), &o, NULL);
+    cr_assert_eq(rc, PSSH_E_TIMEOUT, "%s: %s", pssh_err_name(rc), pssh_client_error_message(c));
+    pssh_client_unref(c);
+    pssh_config_free(cfg);
+    cr_assert_eq(count_fds(), before, "stalled: %d descriptors left after the client was released",
+                 count_fds() - before);
+    fault_proxy_stop(&fp);
+}
+
 /* A newline in a name over SCP: a put goes under a temporary name, then
  * SFTP renames it; a get names the file to "scp -f" in single quotes, and
  * libssh2 ignores the name scp sends back (OpenSSH's scp escapes it). */

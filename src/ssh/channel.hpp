@@ -30,6 +30,10 @@ public:
     // Data libssh2 queued for this channel cannot be taken until the caller
     // reads: a socket's end is held back until it can.
     virtual bool waits_for_reader() const noexcept { return false; }
+    // The session is being destroyed with this channel still attached. Only
+    // a channel that holds no reference to its session can be (a background
+    // cleanup): it lets go of itself here.
+    virtual void session_ending() noexcept {}
 
 protected:
     Channel() = default;

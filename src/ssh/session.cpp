@@ -137,6 +137,12 @@ Session::Session(Loop &loop, Ref<Settings> st) : loop_(Ref<Loop>::share(&loop)),
 
 Session::~Session()
 {
+    // Background cleanups hold no reference to us: they end with us.
+    for (Channel *c = channels_.front(); c;) {
+        Channel *next = channels_.next(c);
+        c->session_ending();
+        c = next;
+    }
     if (resolve_id_)
         loop_->resolver().cancel(resolve_id_);
     loop_->reactor().cancel(deadline_);

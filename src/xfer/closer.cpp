@@ -29,7 +29,7 @@ void XferCloser::start(Session &s, Channel *from, Leftovers l)
     s.attach(c);
 }
 
-XferCloser::XferCloser(Session &s, Leftovers l) : session_(Ref<Session>::share(&s)), l_(std::move(l)) {}
+XferCloser::XferCloser(Session &s, Leftovers l) : session_(&s), l_(std::move(l)) {}
 
 XferCloser::~XferCloser()
 {

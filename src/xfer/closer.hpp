@@ -4,7 +4,10 @@
 // a remote temporary file to remove, and the SFTP session itself. A small
 // channel of its own finishes that in the background, within a deadline,
 // and then lets go of itself. On a connection that is gone, nothing is
-// sent: libssh2 frees it all with the session.
+// sent: libssh2 frees it all with the session. It holds no reference to
+// the session: once nobody else does (the client and its outputs released),
+// the session goes and the cleanup is abandoned with it, so a loop that never
+// runs again cannot keep the connection, the loop and their descriptors.
 #pragma once
 #include "../ssh/session.hpp"
 
@@ -34,6 +37,7 @@ public:
     static void start(Session &s, Channel *from, Leftovers l);
     Wait step() override;
     _LIBSSH2_CHANNEL *handle() const noexcept override { return nullptr; }
+    void session_ending() noexcept override { finish(); }
 
 private:
     XferCloser(Session &s, Leftovers l);
@@ -41,7 +45,7 @@ private:
     void finish() noexcept;
     static void on_deadline(void *self);
 
-    Ref<Session> session_;
+    Session *session_;     // outlives us: ended by session_ending()
     Ref<XferCloser> self_; // alive until done
     Leftovers l_;
     Timer deadline_{&XferCloser::on_deadline, this};
