@@ -30,10 +30,12 @@ public:
     // Data libssh2 queued for this channel cannot be taken until the caller
     // reads: a socket's end is held back until it can.
     virtual bool waits_for_reader() const noexcept { return false; }
-    // The session is being destroyed with this channel still attached. Only
-    // a channel that holds no reference to its session can be (a background
-    // cleanup): it lets go of itself here.
-    virtual void session_ending() noexcept {}
+    // The session's connection is closing with this channel still attached
+    // (only a background cleanup can be: outputs hold their session). Its
+    // socket is already shut down, so every libssh2 call fails at once: the
+    // channel frees what libssh2 keeps for it that libssh2_session_free
+    // would not (SFTP handles and SFTP sessions), and lets go of itself.
+    virtual void transport_closing() noexcept {}
 
 protected:
     Channel() = default;

@@ -137,12 +137,6 @@ Session::Session(Loop &loop, Ref<Settings> st) : loop_(Ref<Loop>::share(&loop)),
 
 Session::~Session()
 {
-    // Background cleanups hold no reference to us: they end with us.
-    for (Channel *c = channels_.front(); c;) {
-        Channel *next = channels_.next(c);
-        c->session_ending();
-        c = next;
-    }
     if (resolve_id_)
         loop_->resolver().cancel(resolve_id_);
     loop_->reactor().cancel(deadline_);
@@ -508,6 +502,15 @@ void Session::close_transport() noexcept
         if (fd_ >= 0)
             shutdown(fd_, SHUT_RDWR);
         rx_.close();
+    }
+    // Background cleanups hold no reference to us: they end here, freeing
+    // what libssh2 keeps for them while every send fails at once.
+    for (Channel *c = channels_.front(); c;) {
+        Channel *next = channels_.next(c);
+        c->transport_closing();
+        c = next;
+    }
+    if (ssh_) {
         int rc = LIBSSH2_ERROR_EAGAIN;
         for (int i = 0; i < kFreeTries && rc == LIBSSH2_ERROR_EAGAIN; i++)
             rc = libssh2_session_free(ssh_);

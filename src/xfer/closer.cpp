@@ -11,21 +11,26 @@ constexpr int kCloseDeadlineMs = 10000;
 
 void XferCloser::start(Session &s, Channel *from, Leftovers l)
 {
-    if (s.over() || !s.raw()) {
-        // Nothing can be sent: libssh2 frees the channels with the session.
+    if (!s.raw()) { // libssh2 is gone, and all it held with it
         s.release_open(from);
         return;
     }
     auto *c = new XferCloser(s, std::move(l));
     c->self_ = Ref<XferCloser>::adopt(c);
-    if (c->l_.open != Leftovers::Open::None) {
+    if (c->l_.open != Leftovers::Open::None && !s.over()) {
         s.release_open(from);
         s.acquire_open(c); // free now: nobody ran in between
     } else {
+        c->l_.open = Leftovers::Open::None; // nothing more can be sent
         s.release_open(from);
     }
-    s.loop().reactor().arm(c->deadline_, now_ns() + ms_to_ns(kCloseDeadlineMs));
-    s.loop().reactor().hold(); // pssh_loop_run waits for the cleanup
+    if (s.over()) {
+        c->given_up_ = true; // waits, attached, for the transport to close
+    } else {
+        s.loop().reactor().arm(c->deadline_, now_ns() + ms_to_ns(kCloseDeadlineMs));
+        s.loop().reactor().hold(); // pssh_loop_run waits for the cleanup
+        c->holding_ = true;
+    }
     s.attach(c);
 }
 
@@ -43,16 +48,43 @@ void XferCloser::on_deadline(void *p)
     auto *self = static_cast<XferCloser *>(p);
     self->session_->loop().log(PSSH_LOG_DEBUG, "%s: transfer cleanup abandoned after %d ms",
                                self->session_->settings().display.c_str(), kCloseDeadlineMs);
-    self->finish();
+    self->give_up();
 }
 
-// Done (or given up): what libssh2 still holds is freed with the session.
+// Nothing more is sent, and pssh_loop_run no longer waits for us; what
+// libssh2 holds for the transfer is freed when the connection closes.
+void XferCloser::give_up() noexcept
+{
+    given_up_ = true;
+    session_->loop().reactor().cancel(deadline_);
+    session_->release_open(this);
+    if (holding_) {
+        holding_ = false;
+        session_->loop().reactor().release();
+    }
+}
+
+// The socket is shut down: the calls below fail at once, and libssh2 1.10
+// frees the handle and the SFTP session on those failures.
+void XferCloser::transport_closing() noexcept
+{
+    if (session_->raw()) {
+        if (l_.handle)
+            (void)libssh2_sftp_close_handle(l_.handle);
+        if (l_.sftp)
+            (void)libssh2_sftp_shutdown(l_.sftp);
+    }
+    l_.handle = nullptr;
+    l_.sftp = nullptr;
+    finish();
+}
+
+// Done: nothing of the transfer is left in libssh2.
 void XferCloser::finish() noexcept
 {
     if (!self_)
         return;
-    session_->loop().reactor().release();
-    session_->release_open(this);
+    give_up();
     session_->detach(this);
     Ref<XferCloser> last = std::move(self_); // may delete us when it goes
 }
@@ -61,8 +93,12 @@ Channel::Wait XferCloser::step()
 {
     Session &s = *session_;
     LIBSSH2_SESSION *raw = s.raw();
-    if (s.over() || !raw) {
+    if (!raw) {
         finish();
+        return Wait::None;
+    }
+    if (given_up_ || s.over()) {
+        give_up();
         return Wait::None;
     }
     switch (l_.open) {

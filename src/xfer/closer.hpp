@@ -8,6 +8,10 @@
 // the session: once nobody else does (the client and its outputs released),
 // the session goes and the cleanup is abandoned with it, so a loop that never
 // runs again cannot keep the connection, the loop and their descriptors.
+// Given up (a connection that is gone, or the deadline), it sends nothing
+// more and no longer holds pssh_loop_run, but stays attached until the
+// connection closes: libssh2_session_free does not free SFTP handles and
+// SFTP sessions, so the cleanup frees them then (transport_closing).
 #pragma once
 #include "../ssh/session.hpp"
 
@@ -37,15 +41,18 @@ public:
     static void start(Session &s, Channel *from, Leftovers l);
     Wait step() override;
     _LIBSSH2_CHANNEL *handle() const noexcept override { return nullptr; }
-    void session_ending() noexcept override { finish(); }
+    void transport_closing() noexcept override;
 
 private:
     XferCloser(Session &s, Leftovers l);
     ~XferCloser() override;
     void finish() noexcept;
+    void give_up() noexcept;
     static void on_deadline(void *self);
 
-    Session *session_;     // outlives us: ended by session_ending()
+    Session *session_;     // outlives us: ended by transport_closing()
+    bool holding_ = false; // holds pssh_loop_run (Reactor::hold)
+    bool given_up_ = false;
     Ref<XferCloser> self_; // alive until done
     Leftovers l_;
     Timer deadline_{&XferCloser::on_deadline, this};
