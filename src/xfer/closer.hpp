@@ -3,15 +3,14 @@
 // its state in the session, so it must be finished), an open SFTP handle,
 // a remote temporary file to remove, and the SFTP session itself. A small
 // channel of its own finishes that in the background, within a deadline,
-// and then lets go of itself. On a connection that is gone, nothing is
-// sent: libssh2 frees it all with the session. It holds no reference to
-// the session: once nobody else does (the client and its outputs released),
-// the session goes and the cleanup is abandoned with it, so a loop that never
-// runs again cannot keep the connection, the loop and their descriptors.
-// Given up (a connection that is gone, or the deadline), it sends nothing
-// more and no longer holds pssh_loop_run, but stays attached until the
-// connection closes: libssh2_session_free does not free SFTP handles and
-// SFTP sessions, so the cleanup frees them then (transport_closing).
+// and then lets go of itself. It holds no reference to the session: once
+// nobody else does (the client and its outputs released), the session goes
+// and the cleanup is abandoned with it, so a loop that never runs again
+// cannot keep the connection, the loop and their descriptors. Given up (a
+// connection that is gone, or the deadline), it sends nothing more and no
+// longer holds pssh_loop_run, but stays attached until the connection
+// closes: libssh2_session_free does not free SFTP handles and SFTP
+// sessions, so the cleanup frees them then (transport_closing).
 #pragma once
 #include "../ssh/session.hpp"
 
