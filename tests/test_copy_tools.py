@@ -23,6 +23,8 @@ BUILD, SRC = sys.argv[1], sys.argv[2]
 COPY = os.path.join(BUILD, "tools", "pssh-copy")
 SLURP = os.path.join(BUILD, "tools", "pssh-slurp")
 FLEET_TOOL = os.path.join(SRC, "tools", "pssh-fleet")
+# Upper time bounds scale for slow runs (ASan, valgrind): as test_tools.py.
+SCALE = float(os.environ.get("PSSH_TEST_TIME_SCALE", "1"))
 N = 6
 F = {}
 
@@ -189,10 +191,12 @@ class Timeouts(unittest.TestCase):
         with open(src, "wb") as f:
             f.write(os.urandom(20 << 20))
         proxy = StallProxy(int(F["FLEET_PORT"]), 2 << 20)
+        bound = 1.5 * max(SCALE, 1)  # the healthy host's 20 MiB must fit in it
         try:
             t0 = time.monotonic()
             r = run(SLURP, "-H", "%s,127.0.0.1:%d" % (hosts()[0], proxy.port),
-                    "--strict-host-key-checking", "no", "-T", "1.5", src, d + "/out", timeout=60)
+                    "--strict-host-key-checking", "no", "-T", "%g" % bound, src, d + "/out",
+                    timeout=60 * max(SCALE, 1))
             took = time.monotonic() - t0
         finally:
             proxy.close()
@@ -200,7 +204,7 @@ class Timeouts(unittest.TestCase):
         self.assertEqual(r.returncode, 2, err)
         self.assertIn("[PSSH_E_TIMEOUT]", err)
         self.assertIn("127.0.0.1:%d" % proxy.port, err)
-        self.assertGreaterEqual(took, 1.5)
+        self.assertGreaterEqual(took, bound)
         self.assertEqual(sha(os.path.join(d, "out", hosts()[0], "big.bin")), sha(src), "the other host finished")
         stalled = os.path.join(d, "out", "127.0.0.1:%d" % proxy.port)
         self.assertEqual(os.listdir(stalled) if os.path.isdir(stalled) else [], [],
