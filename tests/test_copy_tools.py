@@ -31,7 +31,7 @@ F = {}
 
 def setUpModule():
     F["tmp"] = tempfile.mkdtemp(prefix="pssh-copy-tools-")
-    out = subprocess.run([FLEET_TOOL, "start", str(N), F["tmp"] + "/fleet"], check=True,
+    out = subprocess.run([FLEET_TOOL, "start", str(N), F["tmp"] + "/fleet", "--watch", str(os.getpid())], check=True,
                          capture_output=True, text=True, timeout=120).stdout
     for line in out.splitlines():
         k, _, v = line.partition("=")

@@ -34,7 +34,7 @@ F = {}
 
 
 def start_fleet(n, d):
-    out = subprocess.run([FLEET_TOOL, "start", str(n), d], check=True, capture_output=True, text=True,
+    out = subprocess.run([FLEET_TOOL, "start", str(n), d, "--watch", str(os.getpid())], check=True, capture_output=True, text=True,
                          timeout=300).stdout
     env = {}
     for line in out.splitlines():

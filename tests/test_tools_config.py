@@ -25,7 +25,7 @@ WHERE = "echo $SSH_CONNECTION | cut -d' ' -f3"
 
 def setUpModule():
     F["tmp"] = tempfile.mkdtemp(prefix="pssh-tools-config-")
-    out = subprocess.run([FLEET_TOOL, "start", str(N), F["tmp"] + "/fleet"], check=True,
+    out = subprocess.run([FLEET_TOOL, "start", str(N), F["tmp"] + "/fleet", "--watch", str(os.getpid())], check=True,
                          capture_output=True, text=True, timeout=120).stdout
     for line in out.splitlines():
         k, _, v = line.partition("=")
