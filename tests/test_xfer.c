@@ -339,20 +339,34 @@ Test(xfer, host_vanishes_mid_transfer)
     }
 }
 
+/* A fault proxy in front of the fleet that stalls after 2 MiB, and a client
+ * of it (host keys unchecked: the proxy's port is known to nobody). */
+static fault_proxy stall_proxy(void)
+{
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
+    return fault_proxy_start(up, FP_STALL_AFTER, 2 << 20);
+}
+
+static pssh_client *stalled_client(fault_proxy *fp, pssh_config *cfg)
+{
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(fp), cfg, &c), PSSH_OK);
+    return c;
+}
+
 /* A stalled host: the transfer's own timeout ends it (PSSH_E_TIMEOUT). */
 Test(xfer, transfer_timeout)
 {
     const char *dir = xf_dir("stall");
-    char src[4096], dst[4096], up[64];
+    char src[4096], dst[4096];
     snprintf(src, sizeof src, "%s/src.bin", dir);
     snprintf(dst, sizeof dst, "%s/dst.bin", dir);
     xf_make_file(src, 20 << 20, 8);
-    snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
-    fault_proxy fp = fault_proxy_start(up, FP_STALL_AFTER, 2 << 20);
+    fault_proxy fp = stall_proxy();
     pssh_config *cfg = fleet_config();
-    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
-    pssh_client *c = NULL;
-    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_client *c = stalled_client(&fp, cfg);
     pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
     o.timeout_ms = 1500;
     double t0 = now_ms();
@@ -388,16 +402,13 @@ Test(xfer, releasing_the_client_after_a_failure_frees_it_all)
                      proto_name(scp), count_fds() - before);
     }
     /* a stalled host: the cleanup cannot even be sent */
-    char src[4096], up[64];
+    char src[4096];
     snprintf(src, sizeof src, "%s/src.bin", dir);
     xf_make_file(src, 8 << 20, 9);
-    snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
-    fault_proxy fp = fault_proxy_start(up, FP_STALL_AFTER, 2 << 20);
+    fault_proxy fp = stall_proxy();
     before = count_fds();
     pssh_config *cfg = fleet_config();
-    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
-    pssh_client *c = NULL;
-    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_client *c = stalled_client(&fp, cfg);
     pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
     o.timeout_ms = 1000;
     pssh_err rc = pssh_client_copy_remote_file(c, src, xf_path(dir, "dst"), &o, NULL);
