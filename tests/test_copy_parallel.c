@@ -5,12 +5,12 @@
 #include "fixtures/badserver.h"
 #include "fixtures/faultproxy.h"
 #include "fixtures/fleet.h"
+#include "fixtures/mounts.h"
 #include "fixtures/sshd.h"
 #include "fixtures/xfer_files.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,9 +258,8 @@ static void put_failures(int scp)
         cr_skip_test("chattr +i is not available on %s (needs root and ext2/3/4 or similar)", dir);
     /* A full disk: a 256 KiB tmpfs in this test's own mount namespace,
      * served by a sshd started inside it. */
-    if (unshare(CLONE_NEWNS) != 0)
-        cr_skip_test("cannot make a mount namespace (unshare: %s): needs root", strerror(errno));
-    cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    if (private_mounts() != 0)
+        cr_skip_test("cannot make a private mount namespace: %s: needs root", strerror(errno));
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0)
         cr_skip_test("cannot mount a tmpfs: %s", strerror(errno));
     extra_sshd full = extra_sshd_start(NULL, NULL);

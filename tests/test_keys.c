@@ -4,6 +4,7 @@
  * name for; a FIFO as key file. Each test failed before the fix it guards
  * (issue 14: items 10, 15, 16 and "RSA user keys on libssh2 1.10"). */
 #include "fixtures/fleet.h"
+#include "fixtures/mounts.h"
 #include "fixtures/sshd.h"
 
 #include <arpa/inet.h>
@@ -12,7 +13,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -397,9 +397,9 @@ static dropbear *dropbear_start(const char *dir, const char *authorized)
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
             dup2(fd, 2);
-        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        if (private_mounts() != 0)
             _exit(kNoNamespace);
-        if (mount(homebuf, pw->pw_dir, NULL, MS_BIND, NULL) != 0)
+        if (bind_mount(homebuf, pw->pw_dir) != 0)
             _exit(kNoBind);
         execl("/usr/sbin/dropbear", "dropbear", "-F", "-E", "-s", "-p", listen, "-r", hostkey, "-P",
               in_dir(dir, "dropbear.pid"), (char *)NULL);

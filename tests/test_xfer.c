@@ -4,12 +4,12 @@
  * header only. */
 #include "fixtures/faultproxy.h"
 #include "fixtures/fleet.h"
+#include "fixtures/mounts.h"
 #include "fixtures/sshd.h"
 #include "fixtures/xfer_files.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,9 +284,8 @@ Test(xfer, full_remote_disk)
     snprintf(mnt, sizeof mnt, "%s/small", dir);
     snprintf(src, sizeof src, "%s/big.bin", dir);
     mkdir(mnt, 0755);
-    if (unshare(CLONE_NEWNS) != 0)
-        cr_skip_test("cannot make a mount namespace (unshare: %s): needs root", strerror(errno));
-    cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+    if (private_mounts() != 0)
+        cr_skip_test("cannot make a private mount namespace: %s: needs root", strerror(errno));
     if (mount("tmpfs", mnt, "tmpfs", 0, "size=256k") != 0)
         cr_skip_test("cannot mount a tmpfs: %s", strerror(errno));
     xf_make_file(src, 2 << 20, 5);
