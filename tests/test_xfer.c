@@ -338,6 +338,68 @@ Test(xfer, host_vanishes_mid_transfer)
     }
 }
 
+/* One transfer of a small file through a proxy that cuts the server's
+ * stream after n bytes. */
+static pssh_err cut_transfer(int scp, int putting, long n, const char *remote, const char *local, char *msg,
+                             size_t cap)
+{
+    char up[64];
+    snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
+    fault_proxy fp = fault_proxy_start(up, FP_CUT_AFTER, n);
+    pssh_config *cfg = fleet_config();
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_config_set_retries(cfg, 0, 0);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_err rc = putting ? put(c, scp, local, remote, NULL) : get(c, scp, remote, local, NULL);
+    snprintf(msg, cap, "%s", pssh_client_error_message(c));
+    pssh_client_unref(c);
+    pssh_config_free(cfg);
+    fault_proxy_stop(&fp);
+    return rc;
+}
+
+/* A connection cut at any point of a transfer's last kilobyte (its end:
+ * the remote command's reply and exit, closing, renaming) is a lost
+ * connection, never a verdict of the other side: with the cut between the
+ * remote scp's EOF and its channel's close, a put said "the remote scp
+ * exited with -1" (PSSH_E_SCP). Every 16 bytes, finer than the smallest
+ * SSH packet (32 bytes with its MAC). */
+static void cut_anywhere(int scp, int putting)
+{
+    const char *dir = xf_dir(putting ? "cut-put" : "cut-get");
+    char src[4096], dst[4096], msg[1024];
+    snprintf(src, sizeof src, "%s/src.bin", dir);
+    snprintf(dst, sizeof dst, "%s/dst.bin", dir);
+    xf_make_file(src, 3000, 17);
+    const char *remote = putting ? dst : src, *local = putting ? src : dst;
+    /* The fewest server bytes that let the transfer finish. */
+    long lo = 0, hi = 1 << 20;
+    cr_assert_eq(cut_transfer(scp, putting, hi, remote, local, msg, sizeof msg), PSSH_OK, "%s", msg);
+    while (hi - lo > 1) {
+        long mid = lo + (hi - lo) / 2;
+        if (cut_transfer(scp, putting, mid, remote, local, msg, sizeof msg) == PSSH_OK)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    for (long n = hi - 16; n > hi - 1024 && n > 0; n -= 16) {
+        unlink(dst);
+        pssh_err rc = cut_transfer(scp, putting, n, remote, local, msg, sizeof msg);
+        cr_assert(rc == PSSH_E_LOST || rc == PSSH_OK, "%s %s cut after %ld of %ld bytes: %s: %s", proto_name(scp),
+                  putting ? "put" : "get", n, hi, pssh_err_name(rc), msg);
+        cr_assert(rc != PSSH_OK || xf_same_file(src, dst), "cut after %ld: a success with the wrong bytes", n);
+        /* A cut after the remote rename but before its reply: lost, and
+         * yet the whole file is in place. Never a part of it. */
+        cr_assert(!xf_exists(dst) || xf_same_file(src, dst), "cut after %ld: a partial file under the final name", n);
+    }
+}
+
+Test(xfer, scp_put_cut_anywhere_at_its_end_is_lost) { cut_anywhere(1, 1); }
+Test(xfer, sftp_put_cut_anywhere_at_its_end_is_lost) { cut_anywhere(0, 1); }
+Test(xfer, scp_get_cut_anywhere_at_its_end_is_lost) { cut_anywhere(1, 0); }
+Test(xfer, sftp_get_cut_anywhere_at_its_end_is_lost) { cut_anywhere(0, 0); }
+
 /* A fault proxy in front of the fleet that stalls after 2 MiB, and a client
  * of it (host keys unchecked: the proxy's port is known to nobody). */
 static fault_proxy stall_proxy(void)

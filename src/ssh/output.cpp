@@ -190,7 +190,9 @@ Channel::Wait Output::fail_io(long rc, const char *what, pssh_err code)
 {
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
-    if (is_transport_error(rc)) {
+    // libssh2 reports some losses under a channel's code (a subsystem request
+    // on a closed socket: LIBSSH2_ERROR_CHANNEL_FAILURE): the socket decides.
+    if (is_transport_error(rc) || !s.socket_alive()) {
         s.mark_dead(std::string("connection lost while ") + what + ": " + why);
         fail(s.failure() ? s.failure().code : PSSH_E_LOST, s.failure().msg); // PSSH_E_PROXY behind a proxy
     } else {

@@ -224,7 +224,7 @@ Channel::Wait TunnelChannel::fail_io(long rc, const char *what)
     Session &s = *session_;
     std::string why = libssh2_message(s.raw()) + " (libssh2 error " + std::to_string(rc) + ")";
     Failure f;
-    if (is_transport_error(rc)) {
+    if (is_transport_error(rc) || !s.socket_alive()) { // as Output::fail_io
         s.mark_dead(std::string("connection lost while ") + what + " " + where() + ": " + why);
         bool final = false;
         f = core_.proxy_failure(s, &final);

@@ -865,6 +865,8 @@ Channel::Wait Transfer::scp_send_step()
             int rc = libssh2_channel_send_eof(ch_);
             if (rc == LIBSSH2_ERROR_EAGAIN)
                 return Wait::Libssh2;
+            if (rc < 0)
+                return fail_io(rc, "scp: sending EOF", code());
             scp_eof_sent_ = true;
         }
         for (int s = 0; s < 2; s++) {
@@ -891,7 +893,11 @@ Channel::Wait Transfer::scp_send_step()
         int rc = libssh2_channel_close(ch_);
         if (rc == LIBSSH2_ERROR_EAGAIN)
             return Wait::Libssh2;
-        int status = rc ? -1 : libssh2_channel_get_exit_status(ch_);
+        // Without the close, the exit status is unknown, not -1: the remote
+        // scp has not said whether the file is whole.
+        if (rc < 0)
+            return fail_io(rc, "scp: closing the channel", code());
+        int status = libssh2_channel_get_exit_status(ch_);
         if (libssh2_channel_free(ch_) == LIBSSH2_ERROR_EAGAIN)
             session_->adopt_channel(ch_);
         ch_ = nullptr;
@@ -1046,6 +1052,8 @@ Channel::Wait Transfer::scp_recv_step()
         phase_ = Phase::ScpRecvClose;
         return Wait::None;
     case Phase::ScpRecvClose: {
+        // Every byte the remote scp announced is here: a failure to close (a
+        // cut now) changes nothing about the file, so it is not one.
         if (!scp_eof_sent_) {
             int rc = libssh2_channel_send_eof(ch_);
             if (rc == LIBSSH2_ERROR_EAGAIN)
