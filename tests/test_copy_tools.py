@@ -136,6 +136,11 @@ class Copy(unittest.TestCase):
         self.assertEqual(h.returncode, 0)
         for opt in ("--recursive", "--preserve", "--scp", "--copy-links", "--json", "--command-timeout"):
             self.assertIn(opt, h.stdout)
+        # -p and -r are scp's here: the help never offers them for the port or retries.
+        for opt in ("-P, --port", "  -r, --recursive", "  -p, --preserve", "      --retries"):
+            self.assertIn(opt, h.stdout)
+        for opt in ("-p, --port", "-r, --retries"):
+            self.assertNotIn(opt, h.stdout)
 
 
 class StallProxy:

@@ -10,7 +10,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-const char cli_conn_help[] =
+/* The copy tools take -p and -r as scp does (preserve, recurse): their
+ * port is -P and their retries have only the long form. */
+static const char conn_help_format[] =
     "Hosts:\n"
     "  -H, --host [USER@]HOST[:PORT]  a host (repeatable; comma-separated lists and ranges\n"
     "                                 such as web[01-20] or node[1-3,7] are fine)\n"
@@ -18,14 +20,14 @@ const char cli_conn_help[] =
     "                                 ('-': stdin)\n"
     "Connection:\n"
     "  -l, --user USER                login user (default: yours)\n"
-    "  -p, --port PORT                port (default 22; a port in the host wins)\n"
+    "  %s, --port PORT                port (default 22; a port in the host wins)\n"
     "  -i, --identity FILE            private key (repeatable, tried in order)\n"
     "      --password-env VAR         password (and keyboard-interactive) from $VAR\n"
     "  -A, --agent / --no-agent       use ssh-agent (default: when SSH_AUTH_SOCK is set)\n"
     "  -f, --fanout N                 hosts setting up at once (default 100)\n"
     "  -t, --timeout SEC              connect + authentication timeout per attempt (default 60)\n"
     "  -T, --command-timeout SEC      the command's own timeout (default: none)\n"
-    "  -r, --retries N                attempts after a failed one (default 2; not after a\n"
+    "  %s--retries N                attempts after a failed one (default 2; not after a\n"
     "                                 refusal, auth or host key failure)\n"
     "      --retry-delay SEC          pause between attempts (default 5)\n"
     "      --known-hosts FILE         known_hosts file (default ~/.ssh/known_hosts)\n"
@@ -34,6 +36,13 @@ const char cli_conn_help[] =
     "                                 tool's default ('none': none); options given here win\n"
     "  -J, --jump [USER@]HOST[:PORT][,...]  through these proxy (jump) hosts, as ssh -J\n"
     "                                 (a proxy's port: 22; its user and keys: the hosts')\n";
+
+const char *cli_conn_help(int copy_tool)
+{
+    static char text[sizeof conn_help_format + 8];
+    snprintf(text, sizeof text, conn_help_format, copy_tool ? "-P" : "-p", copy_tool ? "    " : "-r, ");
+    return text;
+}
 
 void cli_usage_error(const char *prog, const char *fmt, ...)
 {

@@ -68,7 +68,7 @@ enum {
         {"version", no_argument, 0, CLI_OPT_VERSION}, {"help", no_argument, 0, CLI_OPT_HELP}
 
 /* Text for --help: the connection options. */
-extern const char cli_conn_help[];
+const char *cli_conn_help(int copy_tool);
 
 void cli_init(cli_conn *c, const char *prog);
 /* Handles a common option: 1 handled, 0 not one of ours. Usage errors exit

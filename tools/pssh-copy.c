@@ -15,7 +15,7 @@ static void usage(void)
            "SCP). REMOTE ending in '/' (or given with several LOCALs) is a directory: each LOCAL\n"
            "keeps its name there. Missing remote directories are made. Each file is written\n"
            "under a temporary name and renamed into place once complete.\n\n%s%s",
-           prog, cli_conn_help, xfer_help);
+           prog, cli_conn_help(1), xfer_help);
 }
 
 int main(int argc, char **argv)

@@ -56,7 +56,7 @@ static void usage(void)
            "killed; 2 some host failed (connect, auth, timeout, ...); 64 usage error; 73 a file\n"
            "in -o/-e could not be written; 74 standard output could not be written;\n"
            "128+N interrupted by signal N (SIGHUP, SIGINT, SIGTERM).\n",
-           prog, cli_conn_help);
+           prog, cli_conn_help(0));
 }
 
 /* ---- Signals: the first SIGINT, SIGTERM or SIGHUP ends the run in order

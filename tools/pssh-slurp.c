@@ -19,7 +19,7 @@ static void usage(void)
            "given, '/' made '_'). Files are written under a temporary name and renamed into\n"
            "place once complete.\n\n%s%s"
            "      --suffix                   write LOCALDIR/NAME_HOST instead (parallel-ssh's layout)\n",
-           prog, cli_conn_help, xfer_help);
+           prog, cli_conn_help(1), xfer_help);
 }
 
 static char *base_name(const char *p)

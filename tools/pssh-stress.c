@@ -28,7 +28,7 @@ static void usage(void)
            "      --version, --help\n\n"
            "Exit status: 0 all good; 1 a mismatch or descriptor growth; 2 a cycle failed\n"
            "(connect, auth, timeout...); 64 usage error.\n",
-           prog, cli_conn_help);
+           prog, cli_conn_help(0));
 }
 
 static double now_s(void)
