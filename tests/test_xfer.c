@@ -310,6 +310,16 @@ Test(xfer, full_remote_disk)
     extra_sshd_stop(&s);
 }
 
+/* A client of a fault proxy (host keys unchecked: the proxy's port is
+ * known to nobody). */
+static pssh_client *proxied_client(fault_proxy *fp, pssh_config *cfg)
+{
+    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
+    pssh_client *c = NULL;
+    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(fp), cfg, &c), PSSH_OK);
+    return c;
+}
+
 /* A host that vanishes mid-transfer: the proxy cuts the server's stream
  * after 2 MB of a 20 MB get. */
 Test(xfer, host_vanishes_mid_transfer)
@@ -323,9 +333,7 @@ Test(xfer, host_vanishes_mid_transfer)
         snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
         fault_proxy fp = fault_proxy_start(up, FP_CUT_AFTER, 2 << 20);
         pssh_config *cfg = fleet_config();
-        pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
-        pssh_client *c = NULL;
-        cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+        pssh_client *c = proxied_client(&fp, cfg);
         double t0 = now_ms();
         pssh_err rc = get(c, scp, src, dst, NULL);
         cr_assert_eq(rc, PSSH_E_LOST, "%s: %s: %s", proto_name(scp), pssh_err_name(rc), pssh_client_error_message(c));
@@ -347,10 +355,8 @@ static pssh_err cut_transfer(int scp, int putting, long n, const char *remote, c
     snprintf(up, sizeof up, "127.0.0.1:%d", fleet_port());
     fault_proxy fp = fault_proxy_start(up, FP_CUT_AFTER, n);
     pssh_config *cfg = fleet_config();
-    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
     pssh_config_set_retries(cfg, 0, 0);
-    pssh_client *c = NULL;
-    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(&fp), cfg, &c), PSSH_OK);
+    pssh_client *c = proxied_client(&fp, cfg);
     pssh_err rc = putting ? put(c, scp, local, remote, NULL) : get(c, scp, remote, local, NULL);
     snprintf(msg, cap, "%s", pssh_client_error_message(c));
     pssh_client_unref(c);
@@ -400,8 +406,7 @@ Test(xfer, sftp_put_cut_anywhere_at_its_end_is_lost) { cut_anywhere(0, 1); }
 Test(xfer, scp_get_cut_anywhere_at_its_end_is_lost) { cut_anywhere(1, 0); }
 Test(xfer, sftp_get_cut_anywhere_at_its_end_is_lost) { cut_anywhere(0, 0); }
 
-/* A fault proxy in front of the fleet that stalls after 2 MiB, and a client
- * of it (host keys unchecked: the proxy's port is known to nobody). */
+/* A fault proxy in front of the fleet that stalls after 2 MiB. */
 static fault_proxy stall_proxy(void)
 {
     char up[64];
@@ -409,13 +414,6 @@ static fault_proxy stall_proxy(void)
     return fault_proxy_start(up, FP_STALL_AFTER, 2 << 20);
 }
 
-static pssh_client *stalled_client(fault_proxy *fp, pssh_config *cfg)
-{
-    pssh_config_set_host_key_policy(cfg, PSSH_HOSTKEY_OFF);
-    pssh_client *c = NULL;
-    cr_assert_eq(pssh_client_new(NULL, fault_proxy_host(fp), cfg, &c), PSSH_OK);
-    return c;
-}
 
 /* A stalled host: the transfer's own timeout ends it (PSSH_E_TIMEOUT). */
 Test(xfer, transfer_timeout)
@@ -427,7 +425,7 @@ Test(xfer, transfer_timeout)
     xf_make_file(src, 20 << 20, 8);
     fault_proxy fp = stall_proxy();
     pssh_config *cfg = fleet_config();
-    pssh_client *c = stalled_client(&fp, cfg);
+    pssh_client *c = proxied_client(&fp, cfg);
     pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
     o.timeout_ms = 1500;
     double t0 = now_ms();
@@ -469,7 +467,7 @@ Test(xfer, releasing_the_client_after_a_failure_frees_it_all)
     fault_proxy fp = stall_proxy();
     before = count_fds();
     pssh_config *cfg = fleet_config();
-    pssh_client *c = stalled_client(&fp, cfg);
+    pssh_client *c = proxied_client(&fp, cfg);
     pssh_xfer_opts o = PSSH_XFER_OPTS_INIT;
     o.timeout_ms = 1000;
     pssh_err rc = pssh_client_copy_remote_file(c, src, xf_path(dir, "dst"), &o, NULL);
